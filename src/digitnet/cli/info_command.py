@@ -1,0 +1,34 @@
+"""digitnet info: what a model file says about itself."""
+
+import json
+
+from digitnet.cli.options import add_model_option
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("info", help="show what a model file says about itself")
+    add_model_option(p)
+    p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    return p
+
+
+def run(args) -> int:
+    from digitnet.modelfile import load_model, shipped_model_path
+
+    path = args.model or shipped_model_path()
+    model = load_model(path)
+    if args.json:
+        print(json.dumps({"path": str(path), **model.metadata}))
+        return 0
+    m = model.metadata
+    print(f"model file     {path}")
+    print(f"network        {'-'.join(map(str, m['layer_sizes']))} ({m['activations']['hidden']} hidden, "
+          f"{m['activations']['output']} output), {m.get('dtype', '?')}, "
+          f"{sum(p.size for p in model.network.parameters):,} parameters")
+    for section in ("recipe", "data", "metrics"):
+        for key, value in (m.get(section) or {}).items():
+            print(f"{section + '.' + key:<30} {value}")
+    for key in ("training_seconds", "digitnet_version", "created"):
+        if key in m:
+            print(f"{key:<14} {m[key]}")
+    return 0

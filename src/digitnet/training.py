@@ -1,0 +1,202 @@
+"""The fit loop: shuffling, epochs, per-epoch evaluation, history, stopping and resuming.
+
+Randomness is a pure function of the seed: the initial weights come from
+``default_rng(seed)`` and the order of epoch ``e`` from ``default_rng([seed, e])``. A run
+stopped after any step and resumed from its checkpoint therefore ends with exactly the weights
+of an uninterrupted run.
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from digitnet.data import Split
+from digitnet.errors import ModelFileError, TrainingError
+from digitnet.metrics import mean_cross_entropy
+from digitnet.modelfile import Model, load_model, save_model
+from digitnet.nn.fused import FusedSGDTrainer
+from digitnet.nn.network import Network
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyper-parameters as given; the defaults are the original recipe."""
+
+    layer_sizes: tuple[int, ...] = (784, 128, 64, 10)
+    learning_rate: float = 0.1
+    batch_size: int = 32
+    epochs: int = 200
+    seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        object.__setattr__(self, "layer_sizes", tuple(int(n) for n in self.layer_sizes))
+        problems = []
+        if len(self.layer_sizes) < 2 or min(self.layer_sizes) < 1:
+            problems.append(f"layer sizes must be two or more positive widths, got {list(self.layer_sizes)}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            problems.append(f"learning rate must be a positive number, got {self.learning_rate}")
+        if self.batch_size < 1:
+            problems.append(f"batch size must be at least 1, got {self.batch_size}")
+        if self.epochs < 1:
+            problems.append(f"epochs must be at least 1, got {self.epochs}")
+        if self.dtype not in ("float32", "float64"):
+            problems.append(f"dtype must be float32 or float64, got {self.dtype}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "layer_sizes": list(self.layer_sizes)}
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch measured. Losses are mean cross-entropy (nats); NaN where not measured."""
+
+    epoch: int
+    train_loss: float
+    validation_loss: float
+    validation_accuracy: float
+    test_accuracy: float
+    seconds: float
+
+
+@dataclass
+class Position:
+    """Where training stands: the next step to run and the loss summed so far in its epoch."""
+
+    epoch: int = 0
+    step: int = 0
+    epoch_loss_sum: float = 0.0
+
+
+@dataclass
+class TrainingRun:
+    """A network being trained, how far it got, and the history of its finished epochs."""
+
+    config: TrainingConfig
+    network: Network
+    history: list[EpochRecord] = field(default_factory=list)
+    position: Position = field(default_factory=Position)
+
+    @classmethod
+    def start(cls, config: TrainingConfig) -> "TrainingRun":
+        network = Network.initialised(config.layer_sizes, np.random.default_rng(config.seed), np.dtype(config.dtype))
+        return cls(config, network)
+
+    @property
+    def finished(self) -> bool:
+        return self.position.epoch >= self.config.epochs
+
+
+class Reporter:
+    """Receives progress; the default reports nothing. The CLI supplies one that draws a bar."""
+
+    def epoch_started(self, epoch: int, steps: int) -> None: ...
+    def step_done(self, loss: float) -> None: ...
+    def epoch_done(self, record: EpochRecord) -> None: ...
+
+
+class StopRequest:
+    """Set ``requested`` (e.g. from a SIGINT handler) to stop training cleanly after the current step."""
+
+    requested: bool = False
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The shuffled order of the n training examples in epoch ``epoch``."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def evaluate_split(network: Network, split: Split) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of the network on a split; (NaN, NaN) for an empty split."""
+    if len(split) == 0:
+        return math.nan, math.nan
+    logits = network.logits(split.images)
+    return mean_cross_entropy(logits, split.labels), float((logits.argmax(axis=1) == split.labels).mean())
+
+
+def train(run: TrainingRun, train_split: Split, validation: Split | None = None, test: Split | None = None,
+          reporter: Reporter | None = None, stop: StopRequest | None = None) -> TrainingRun:
+    """Train ``run.network`` in place from ``run.position`` to the last epoch, or until ``stop``.
+
+    Raises TrainingError as soon as the loss or the weights stop being finite.
+    """
+    config = run.config
+    reporter = reporter or Reporter()
+    stop = stop or StopRequest()
+    empty = Split(np.empty((0, config.layer_sizes[0]), np.float32), np.empty(0, np.int64))
+    validation, test = validation or empty, test or empty
+    trainer = FusedSGDTrainer(run.network, config.batch_size)
+    n = len(train_split)
+    steps = math.ceil(n / config.batch_size)
+    position = run.position
+    while position.epoch < config.epochs:
+        started = time.perf_counter()
+        order = epoch_order(config.seed, position.epoch, n)
+        reporter.epoch_started(position.epoch, steps)
+        while position.step < steps:
+            if stop.requested:
+                return run
+            batch = order[position.step * config.batch_size : (position.step + 1) * config.batch_size]
+            loss = trainer.step(train_split.images, train_split.labels, batch, config.learning_rate)
+            if not math.isfinite(loss):
+                raise TrainingError(
+                    f"loss became {loss} at epoch {position.epoch + 1} step {position.step + 1}: "
+                    f"the learning rate {config.learning_rate:g} is too high"
+                )
+            position.epoch_loss_sum += loss * len(batch)
+            position.step += 1
+            reporter.step_done(loss)
+        if not all(np.isfinite(p).all() for p in run.network.parameters):
+            raise TrainingError(f"weights became non-finite in epoch {position.epoch + 1}: "
+                                f"the learning rate {config.learning_rate:g} is too high")
+        validation_loss, validation_accuracy = evaluate_split(run.network, validation)
+        record = EpochRecord(
+            epoch=position.epoch + 1,
+            train_loss=position.epoch_loss_sum / n,
+            validation_loss=validation_loss,
+            validation_accuracy=validation_accuracy,
+            test_accuracy=evaluate_split(run.network, test)[1],
+            seconds=time.perf_counter() - started,
+        )
+        run.history.append(record)
+        run.position = position = Position(epoch=position.epoch + 1)
+        reporter.epoch_done(record)
+    return run
+
+
+def history_as_dicts(history: list[EpochRecord]) -> list[dict]:
+    """The history as JSON-ready dicts, with None where a figure was not measured."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(r).items()}
+            for r in history]
+
+
+def history_from_dicts(rows: list[dict]) -> list[EpochRecord]:
+    return [EpochRecord(**{k: (math.nan if v is None else v) for k, v in row.items()}) for row in rows]
+
+
+def save_checkpoint(path, run: TrainingRun, extra: dict | None = None) -> None:
+    """Store a run atomically as a model file whose metadata also says how to resume it."""
+    state = {"config": run.config.to_dict(), "position": asdict(run.position),
+             "history": history_as_dicts(run.history), **(extra or {})}
+    save_model(path, Model(run.network, {"training_state": state}))
+
+
+def load_checkpoint(path) -> tuple[TrainingRun, dict]:
+    """The run stored by ``save_checkpoint``, and the whole training_state (with any extras)."""
+    model = load_model(path)
+    state = model.metadata.get("training_state")
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{path}: is a model file but not a training checkpoint")
+    try:
+        config = dict(state["config"])
+        run = TrainingRun(TrainingConfig(**config), model.network, history_from_dicts(state["history"]),
+                          Position(**state["position"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: damaged training state ({e})") from None
+    if run.network.layer_sizes != run.config.layer_sizes:
+        raise ModelFileError(f"{path}: network does not match the checkpoint's layer sizes")
+    return run, state
