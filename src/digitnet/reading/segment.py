@@ -117,8 +117,8 @@ def find_blobs(mask: np.ndarray) -> tuple[list[Blob], np.ndarray]:
         return [], labels
     digit_height = typical_height(blobs)
     blobs = [b for b in blobs if max(b.height, b.width) >= SPECK_FRACTION * digit_height]
-    blobs = merge_pieces(blobs, digit_height)
-    blobs = [b for b in blobs if is_digit_sized(b, digit_height)]
+    blobs = merge_pieces(blobs)
+    blobs = [b for b in blobs if is_digit_sized(b, typical_height(blobs))]
     return in_reading_order(blobs), labels
 
 
@@ -132,16 +132,17 @@ def is_digit_sized(blob: Blob, digit_height: float) -> bool:
     return blob.height >= MIN_HEIGHT_PX and max(blob.height, blob.width) >= SPECK_FRACTION * digit_height
 
 
-def merge_pieces(blobs: list[Blob], digit_height: float) -> list[Blob]:
+def merge_pieces(blobs: list[Blob]) -> list[Blob]:
     """Merge the pieces of digits broken by a light pen or by a removed ruled line.
 
-    Two blobs merge when they nearly touch and their union is no taller than ~1.3 digit heights and
-    no wider than one digit height, and either one lies over the other or one is a small piece.
+    Two blobs merge when their union is no taller than 1.3 times the tallest blob so far and not wider than tall, and either one lies over the other with a small gap or one is
+    a small piece that nearly touches the other.
     """
     blobs = sorted(blobs, key=lambda b: -b.height * b.width)
     merged = True
     while merged:
         merged = False
+        digit_height = max(b.height for b in blobs)
         for i, a in enumerate(blobs):
             for j in range(i + 1, len(blobs)):
                 if _belong_together(a, blobs[j], digit_height):
@@ -156,12 +157,11 @@ def merge_pieces(blobs: list[Blob], digit_height: float) -> list[Blob]:
 def _belong_together(a: Blob, b: Blob, digit_height: float) -> bool:
     x_overlap = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
     y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
-    x_gap = -x_overlap
     union = _union(a, b)
-    if union.height > 1.3 * digit_height or union.width > 1.0 * digit_height:
+    if union.height > 1.3 * digit_height or union.width > 1.0 * max(digit_height, union.height):
         return False
-    stacked = x_overlap >= 0.5 * min(a.width, b.width) and y_gap <= PIECE_GAP * digit_height
-    small_piece = min(a.height, b.height) < 0.6 * digit_height and max(x_gap, y_gap) <= 0.1 * digit_height
+    stacked = x_overlap >= 0.5 * min(a.width, b.width) and y_gap <= PIECE_GAP * max(a.height, b.height)
+    small_piece = min(a.height, b.height) < 0.6 * digit_height and max(-x_overlap, y_gap) <= 0.1 * digit_height
     return stacked or small_piece
 
 
