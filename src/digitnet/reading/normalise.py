@@ -7,7 +7,7 @@ from PIL import Image, ImageFilter
 PATCH_SIDE = 80            # digits are brought to this long side before their strokes are adjusted
 BOX_SIDE = 20              # MNIST fits each digit into a 20x20 box...
 FIELD_SIDE = 28            # ...inside a 28x28 field
-MNIST_STROKE = 2.4         # typical MNIST stroke width in pixels of the 20x20 box (see stroke_width)
+MNIST_STROKE = 2.2         # mean MNIST stroke width in pixels of the 20x20 box (stroke_width on test digits)
 MAX_STROKE_CHANGE = 0.5    # thicken or thin a stroke only when it is off by more than this fraction
 
 
