@@ -135,8 +135,9 @@ def is_digit_sized(blob: Blob, digit_height: float) -> bool:
 def merge_pieces(blobs: list[Blob]) -> list[Blob]:
     """Merge the pieces of digits broken by a light pen or by a removed ruled line.
 
-    Two blobs merge when their union is no taller than 1.3 times the tallest blob so far and not wider than tall, and either one lies over the other with a small gap or one is
-    a small piece that nearly touches the other.
+    Two blobs merge when their union is no taller than twice the tallest blob so far and not much
+    wider than tall, and either one lies over the other with a small gap or one is a small piece
+    close to the other.
     """
     blobs = sorted(blobs, key=lambda b: -b.height * b.width)
     merged = True
@@ -158,10 +159,10 @@ def _belong_together(a: Blob, b: Blob, digit_height: float) -> bool:
     x_overlap = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
     y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
     union = _union(a, b)
-    if union.height > 1.3 * digit_height or union.width > 1.0 * max(digit_height, union.height):
+    if union.height > 2.0 * digit_height or union.width > 1.4 * max(digit_height, union.height):
         return False
     stacked = x_overlap >= 0.5 * min(a.width, b.width) and y_gap <= PIECE_GAP * max(a.height, b.height)
-    small_piece = min(a.height, b.height) < 0.6 * digit_height and max(-x_overlap, y_gap) <= 0.1 * digit_height
+    small_piece = min(a.height, b.height) < 0.6 * digit_height and max(-x_overlap, y_gap) <= 0.25 * digit_height
     return stacked or small_piece
 
 
@@ -171,15 +172,15 @@ def _union(a: Blob, b: Blob) -> Blob:
 
 
 def in_reading_order(blobs: list[Blob]) -> list[Blob]:
-    """Group blobs into rows (a blob joins a row when its vertical centre lies within the row's band)
-    and return them row by row, top to bottom, each row left to right, with ``row`` set."""
+    """Group blobs into rows (a blob joins a row when its vertical centre lies within the row's band,
+    or the row's centre within the blob's height) and return them row by row, top to bottom, each row left to right, with ``row`` set."""
     rows: list[list[Blob]] = []
     for blob in sorted(blobs, key=lambda b: (b.box[1] + b.box[3]) / 2):
         centre = (blob.box[1] + blob.box[3]) / 2
         if rows:
             top = np.median([b.box[1] for b in rows[-1]])
             bottom = np.median([b.box[3] for b in rows[-1]])
-            if top <= centre <= bottom:
+            if top <= centre <= bottom or blob.box[1] <= (top + bottom) / 2 <= blob.box[3]:
                 rows[-1].append(blob)
                 continue
         rows.append([blob])
