@@ -2,6 +2,8 @@
 
 import io
 import json
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -165,9 +167,10 @@ def _png(image) -> bytes:
 
 
 def _bomb() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (30000, 30000)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    """A tiny PNG whose header says 30000x30000 pixels (its pixel data would follow)."""
+    header = struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
 
 
 BAD_INPUTS = {
