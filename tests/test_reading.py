@@ -167,10 +167,13 @@ def _png(image) -> bytes:
 
 
 def _bomb() -> bytes:
-    """A tiny PNG whose header says 30000x30000 pixels (its pixel data would follow)."""
+    """A tiny PNG whose header says 30000x30000 pixels (its pixel data is cut short)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0)
-    chunk = b"IHDR" + header
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    pixels = zlib.compress(bytes(30000 // 8 + 1) * 16)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 BAD_INPUTS = {
