@@ -135,24 +135,27 @@ def is_digit_sized(blob: Blob, digit_height: float) -> bool:
 def merge_pieces(blobs: list[Blob]) -> list[Blob]:
     """Merge the pieces of digits broken by a light pen or by a removed ruled line.
 
-    Two blobs merge when their union is no taller than twice the tallest blob so far and not much
-    wider than tall, and either one lies over the other with a small gap or one is a small piece
-    close to the other.
+    Two blobs may merge when their union is no taller than twice the tallest blob so far and not
+    much wider than tall, and either one lies over the other with a small gap or one is a small
+    piece close to the other. The closest such pair merges first, until none is left.
     """
-    blobs = sorted(blobs, key=lambda b: -b.height * b.width)
-    merged = True
-    while merged:
-        merged = False
+    blobs = list(blobs)
+    while len(blobs) > 1:
         digit_height = max(b.height for b in blobs)
-        for i, a in enumerate(blobs):
-            for j in range(i + 1, len(blobs)):
-                if _belong_together(a, blobs[j], digit_height):
-                    blobs[i] = _union(a, blobs.pop(j))
-                    merged = True
-                    break
-            if merged:
-                break
+        pairs = [(_gap(a, b), i, j) for i, a in enumerate(blobs) for j, b in enumerate(blobs[i + 1 :], i + 1)
+                 if _belong_together(a, b, digit_height)]
+        if not pairs:
+            break
+        _, i, j = min(pairs)
+        blobs[i] = _union(blobs[i], blobs.pop(j))
     return blobs
+
+
+def _gap(a: Blob, b: Blob) -> int:
+    """How far apart two boxes are: the larger of the horizontal and vertical gaps (negative: overlap)."""
+    x_gap = max(a.box[0], b.box[0]) - min(a.box[2], b.box[2])
+    y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
+    return max(x_gap, y_gap)
 
 
 def _belong_together(a: Blob, b: Blob, digit_height: float) -> bool:
@@ -162,7 +165,7 @@ def _belong_together(a: Blob, b: Blob, digit_height: float) -> bool:
     if union.height > 2.0 * digit_height or union.width > 1.4 * max(digit_height, union.height):
         return False
     stacked = x_overlap >= 0.5 * min(a.width, b.width) and y_gap <= PIECE_GAP * max(a.height, b.height)
-    small_piece = min(a.height, b.height) < 0.6 * digit_height and max(-x_overlap, y_gap) <= 0.25 * digit_height
+    small_piece = min(a.height, b.height) < 0.6 * digit_height and _gap(a, b) <= 0.25 * digit_height
     return stacked or small_piece
 
 
