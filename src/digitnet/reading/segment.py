@@ -3,6 +3,7 @@
 Connected components are found on runs of ink along rows (8-connectivity), then cleaned up:
 long horizontal runs of ruled paper are removed, pieces of one broken digit are merged, specks are
 dropped, and the blobs are grouped into rows (top to bottom), each read left to right.
+``split_touching`` proposes how a blob wider than a digit splits into touching digits.
 Boxes are (x0, y0, x1, y1) in mask pixels, x1 and y1 exclusive.
 """
 
@@ -15,6 +16,7 @@ RULING_BANDS = 2        # ...when at least this many separate bands of such runs
 MIN_HEIGHT_PX = 5       # nothing shorter than this (in mask pixels) is a digit
 SPECK_FRACTION = 0.25   # a blob whose longer side is below this fraction of the digit height is a speck
 PIECE_GAP = 0.3         # broken pieces at most this fraction of the digit height apart are merged
+DIGIT_ASPECT = 0.75     # the width of a typical digit over its height, used to split touching digits
 
 
 @dataclass
@@ -122,6 +124,31 @@ def find_blobs(mask: np.ndarray) -> tuple[list[Blob], np.ndarray]:
     return in_reading_order(blobs), labels
 
 
+def split_touching(blob: Blob, labels: np.ndarray) -> list[Blob]:
+    """How a blob wider than a digit would split into ``round(width / (DIGIT_ASPECT * height))``
+    touching digits, cut each time at the column with the least ink near the even split; [blob] when
+    it is not wider than a digit. Whether to split is the reader's choice (it can ask the network)."""
+    if blob.width <= 1.25 * blob.height:
+        return [blob]
+    parts = max(2, round(blob.width / (DIGIT_ASPECT * blob.height)))
+    x0, y0, x1, y1 = blob.box
+    ink = np.isin(labels[y0:y1, x0:x1], blob.labels)
+    columns = ink.sum(axis=0)
+    step = blob.width / parts
+    cuts = [0]
+    for i in range(1, parts):
+        lo, hi = int(i * step - 0.3 * step), int(i * step + 0.3 * step) + 1
+        cuts.append(lo + int(np.argmin(columns[lo:hi])))
+    cuts.append(blob.width)
+    pieces = []
+    for left, right in zip(cuts[:-1], cuts[1:]):
+        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
+        if right > left and rows.size:
+            box = (x0 + left, y0 + int(rows[0]), x0 + right, y0 + int(rows[-1]) + 1)
+            pieces.append(Blob(box, blob.labels, blob.row))
+    return pieces if len(pieces) > 1 else [blob]
+
+
 def typical_height(blobs: list[Blob]) -> float:
     """The height of a whole digit: the median height of the blobs at least half as tall as the tallest."""
     heights = np.array([b.height for b in blobs], dtype=float)
@@ -176,7 +203,8 @@ def _union(a: Blob, b: Blob) -> Blob:
 
 def in_reading_order(blobs: list[Blob]) -> list[Blob]:
     """Group blobs into rows (a blob joins a row when its vertical centre lies within the row's band,
-    or the row's centre within the blob's height) and return them row by row, top to bottom, each row left to right, with ``row`` set."""
+    or the row's centre within the blob's height) and return them row by row, top to bottom, each row
+    left to right, with ``row`` set."""
     rows: list[list[Blob]] = []
     for blob in sorted(blobs, key=lambda b: (b.box[1] + b.box[3]) / 2):
         centre = (blob.box[1] + blob.box[3]) / 2
