@@ -19,6 +19,10 @@ from digitnet.modelfile import Model, load_model, save_model
 from digitnet.nn.fused import FusedSGDTrainer
 from digitnet.nn.network import Network
 
+# A batch's mean cross-entropy above this (nats) means logits of hundreds of units pointing the wrong
+# way: training has blown up even if the numbers are still finite. Chance level is ln(10) = 2.3.
+DIVERGED_LOSS = 1000.0
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -122,7 +126,8 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
           reporter: Reporter | None = None, stop: StopRequest | None = None) -> TrainingRun:
     """Train ``run.network`` in place from ``run.position`` to the last epoch, or until ``stop``.
 
-    Raises TrainingError as soon as the loss or the weights stop being finite.
+    Raises TrainingError as soon as the loss blows up (``DIVERGED_LOSS``, NaN) or the weights stop
+    being finite.
     """
     config = run.config
     reporter = reporter or Reporter()
@@ -130,21 +135,27 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     empty = Split(np.empty((0, config.layer_sizes[0]), np.float32), np.empty(0, np.int64))
     validation, test = validation or empty, test or empty
     trainer = FusedSGDTrainer(run.network, config.batch_size)
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)
+    return run
+
+
+def _run_epochs(run, trainer, train_split, validation, test, reporter, stop) -> None:
+    config, position = run.config, run.position
     n = len(train_split)
     steps = math.ceil(n / config.batch_size)
-    position = run.position
     while position.epoch < config.epochs:
         started = time.perf_counter()
         order = epoch_order(config.seed, position.epoch, n)
         reporter.epoch_started(position.epoch, steps)
         while position.step < steps:
             if stop.requested:
-                return run
+                return
             batch = order[position.step * config.batch_size : (position.step + 1) * config.batch_size]
             loss = trainer.step(train_split.images, train_split.labels, batch, config.learning_rate)
-            if not math.isfinite(loss):
+            if not loss < DIVERGED_LOSS:  # also true for NaN
                 raise TrainingError(
-                    f"loss became {loss} at epoch {position.epoch + 1} step {position.step + 1}: "
+                    f"loss became {loss:.4g} at epoch {position.epoch + 1} step {position.step + 1}: "
                     f"the learning rate {config.learning_rate:g} is too high"
                 )
             position.epoch_loss_sum += loss * len(batch)
@@ -165,7 +176,6 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
         run.history.append(record)
         run.position = position = Position(epoch=position.epoch + 1)
         reporter.epoch_done(record)
-    return run
 
 
 def history_as_dicts(history: list[EpochRecord]) -> list[dict]:

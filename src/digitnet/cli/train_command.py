@@ -73,12 +73,13 @@ def run(args) -> int:
           f"{config.epochs} epochs, seed {config.seed}", file=sys.stderr)
 
     stop = StopRequest()
+    reporter = ProgressReporter(config.epochs, show_bar=not args.quiet)
     previous_handler = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
     try:
-        train(training_run, train_split, validation, test,
-              reporter=ProgressReporter(config.epochs, show_bar=not args.quiet), stop=stop)
+        train(training_run, train_split, validation, test, reporter=reporter, stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        reporter.close()
 
     if not training_run.finished:
         checkpoint = checkpoint_path(out)
