@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from digitnet.data import Split
 from digitnet.errors import ModelFileError, TrainingError
@@ -22,6 +23,7 @@ from digitnet.nn.network import Network
 # A batch's mean cross-entropy above this (nats) means logits of hundreds of units pointing the wrong
 # way: training has blown up even if the numbers are still finite. Chance level is ln(10) = 2.3.
 DIVERGED_LOSS = 1000.0
+TRAINING_BLAS_THREADS = 1  # measured: benchmarks/bench_train.py compares 1 and 2
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     empty = Split(np.empty((0, config.layer_sizes[0]), np.float32), np.empty(0, np.int64))
     validation, test = validation or empty, test or empty
     trainer = FusedSGDTrainer(run.network, config.batch_size)
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
-        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)
+    # Batch-sized matrix products are too small to share between cores: extra BLAS threads only
+    # add synchronisation (and collapse when the machine is busy), so training uses one.
+    with threadpool_limits(TRAINING_BLAS_THREADS, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
+        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)  # divergence is checked there
     return run
 
 
