@@ -80,9 +80,9 @@ def run(args) -> int:
     if args.backend == "dask" and not args.scheduler:
         raise StudyError("--backend dask needs --scheduler HOST:PORT (the address of a Dask scheduler)")
     data = study.DataSpec(args.data_dir, args.validation, args.subset)
-    base = TrainingConfig(layer_sizes=(784, *args.hidden, 10), learning_rate=getattr(args, "learning_rate", 0.1),
-                          batch_size=args.batch_size, epochs=args.epochs, seed=args.seed)
-    rates = (args.rates or study.DEFAULT_LEARNING_RATES) if args.sweep == "lr" else (base.learning_rate,)
+    rates = (args.rates or study.DEFAULT_LEARNING_RATES) if args.sweep == "lr" else (args.learning_rate,)
+    base = TrainingConfig(layer_sizes=(784, *args.hidden, 10), learning_rate=rates[0], batch_size=args.batch_size,
+                          epochs=args.epochs, seed=args.seed)
     trainings = len(rates) * args.seeds
     progress, reporter, close = _progress(args, trainings, base.epochs)
     options = {"jobs": args.jobs, "backend": args.backend, "scheduler": args.scheduler, "reporter": reporter,
