@@ -34,7 +34,7 @@ FIGURE_RUNS := runs/figures
 figures: $(BIN)/digitnet
 	$(BIN)/digitnet sweep lr --seeds 3 --quiet --out $(FIGURES)
 	$(BIN)/digitnet sweep epochs --epochs 200 --seeds 2 --quiet --out $(FIGURES)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
+	$(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
 	$(BIN)/digitnet plot history $(FIGURE_RUNS)/twenty-epochs.npz --out $(FIGURES)/history-20-epochs.png
 	$(BIN)/digitnet plot confusion --out $(FIGURES)/confusion.png
 	$(BIN)/digitnet plot errors --out $(FIGURES)/errors.png

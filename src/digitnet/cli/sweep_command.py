@@ -119,7 +119,8 @@ def _progress(args, trainings: int, epochs: int):
     if trainings == 1 and args.backend == "loky":
         from digitnet.cli.progress import ProgressReporter
 
-        return None, ProgressReporter(epochs), lambda: None
+        reporter = ProgressReporter(epochs)
+        return None, reporter, reporter.close
     from tqdm import tqdm
 
     bar = tqdm(total=trainings, desc=f"sweep {args.sweep}", unit="training", file=sys.stderr, dynamic_ncols=True)
