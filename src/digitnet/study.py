@@ -80,8 +80,8 @@ class TrainingOutcome:
 
     Losses are mean cross-entropy (nats), accuracies fractions in [0, 1], measured on the whole
     training and validation splits after the last epoch. ``diverged`` says why the training failed,
-    or is "": either a number overflowed (then the final measures are NaN and ``history`` holds the
-    epochs finished before), or the network ended worse than a uniform guess.
+    or is "": either ``train`` stopped it because the loss blew up (then the final measures are NaN
+    and ``history`` holds the epochs finished before), or the network ended worse than a uniform guess.
     """
 
     config: TrainingConfig
@@ -132,7 +132,7 @@ def worse_than_guessing(train_loss: float, config: TrainingConfig) -> str:
 
     Predicting every class with equal probability costs ln(classes) nats (2.30 for digits); a
     network that ends above that has lost what it knew at the start, typically because a too-large
-    step killed its ReLUs, even though no number overflowed.
+    step killed its ReLUs, even though the loss never blew up.
     """
     guessing = math.log(config.layer_sizes[-1])
     if train_loss > guessing:
@@ -186,7 +186,7 @@ def run_trainings(configs: Sequence[TrainingConfig], data: DataSpec, jobs: int =
 class Band:
     """The mean and the min-max range of a measure over seeds: each (points,) float64.
 
-    Runs without a value (overflowed, or stopped before that epoch) are left out; NaN where none has one.
+    Runs without a value (stopped before that point) are left out; NaN where none has one.
     """
 
     mean: np.ndarray
@@ -241,7 +241,7 @@ class LearningRateSweep(Sweep):
         return table
 
     def values(self, measure: str) -> np.ndarray:
-        """One of FINAL_MEASURES as (seeds, rates); NaN where a training overflowed."""
+        """One of FINAL_MEASURES as (seeds, rates); NaN where a training was stopped."""
         return self._by_rate(lambda o: getattr(o, measure))
 
     def diverged_mask(self) -> np.ndarray:
