@@ -2,6 +2,7 @@
 
 import argparse
 import datetime
+import math
 import os
 import sys
 from pathlib import Path
@@ -144,14 +145,20 @@ def _csv(rows: list[dict]) -> str:
     return text.getvalue()
 
 
+def _cell(value: float, spec: str, width: int) -> str:
+    """A number for a table, or "-" where no training had one (they all diverged)."""
+    return f"{'-' if math.isnan(value) else format(value, spec):>{width}}"
+
+
 def format_learning_rate_sweep(sweep) -> str:
     """A table: per rate, the mean final losses and validation accuracy, and how many trainings diverged."""
-    losses = {m: sweep.band(m).mean for m in ("train_loss", "validation_loss", "validation_accuracy")}
+    mean = {m: sweep.band(m).mean for m in ("train_loss", "validation_loss", "validation_accuracy")}
     diverged = sweep.diverged_mask()
     lines = [f"{'rate':>8}  {'train loss':>10}  {'val loss':>8}  {'val acc':>7}  diverged"]
     for i, rate in enumerate(sweep.rates):
-        lines.append(f"{rate:>8g}  {losses['train_loss'][i]:>10.4f}  {losses['validation_loss'][i]:>8.4f}  "
-                     f"{losses['validation_accuracy'][i]:>7.2%}  {int(diverged[:, i].sum())}/{diverged.shape[0]}")
+        cells = [_cell(mean["train_loss"][i], ".4f", 10), _cell(mean["validation_loss"][i], ".4f", 8),
+                 _cell(mean["validation_accuracy"][i], ".2%", 7)]
+        lines.append(f"{rate:>8g}  {'  '.join(cells)}  {int(diverged[:, i].sum())}/{diverged.shape[0]}")
     chosen = sweep.chosen_rate
     lines.append("no rate trained without diverging" if chosen is None
                  else f"chosen learning rate {chosen:g} (lowest mean validation loss, no seed diverged)")
