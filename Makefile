@@ -27,8 +27,8 @@ seed-model: $(BIN)/digitnet
 	$(BIN)/digitnet train --epochs 200 --learning-rate 0.1 --batch-size 32 --seed 0 --validation 0 \
 		--quiet --out src/digitnet/models/seed.npz
 
-# Every figure in README, regenerated from scratch by the project's own commands (about 5 minutes on
-# 2 idle cores). The sweeps also leave their results (.json, .csv) beside their figures.
+# Every figure in README, regenerated from scratch by the project's own commands (3.5 to 6.5 minutes
+# measured on the 2-core machine while shared). The sweeps leave their results (.json, .csv) beside them.
 FIGURES := docs/figures
 FIGURE_RUNS := runs/figures
 figures: $(BIN)/digitnet
