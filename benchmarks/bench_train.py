@@ -10,7 +10,7 @@ then the training time to reach the original's 0.9765 test accuracy, inference t
 test images against PyTorch, and the peak memory (RSS) of a full `digitnet train` process.
 Every figure is also given as a ratio, since the machine is shared and noisy.
 
-Usage: python benchmarks/bench_train.py [--epochs 5] [--threads N]
+Usage: python benchmarks/bench_train.py [--epochs 5] [--no-torch]
 """
 
 import argparse
@@ -20,6 +20,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -42,8 +43,13 @@ def recipe_flop_per_epoch(n: int) -> float:
     return n * (2 * forward + input_gradients)
 
 
-def gemm_lower_bound(steps: int, epochs: int) -> list[float]:
+def gemm_lower_bound(steps: int, epochs: int, threads: int) -> list[float]:
     """Seconds an epoch of the recipe's matrix products alone take (same shapes, preallocated)."""
+    with threadpool_limits(threads, user_api="blas"):
+        return _gemm_lower_bound(steps, epochs)
+
+
+def _gemm_lower_bound(steps: int, epochs: int) -> list[float]:
     rng = np.random.default_rng(0)
     weights = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(SIZES[:-1], SIZES[1:])]
     acts = [rng.standard_normal((BATCH, n), dtype=np.float32) for n in SIZES]
@@ -63,7 +69,12 @@ def gemm_lower_bound(steps: int, epochs: int) -> list[float]:
     return times
 
 
-def digitnet_epochs(train_split: Split, epochs: int) -> list[float]:
+def digitnet_epochs(train_split: Split, epochs: int, threads: int) -> list[float]:
+    with threadpool_limits(threads, user_api="blas"):
+        return _digitnet_epochs(train_split, epochs)
+
+
+def _digitnet_epochs(train_split: Split, epochs: int) -> list[float]:
     network = Network.initialised(SIZES, np.random.default_rng(0))
     trainer = FusedSGDTrainer(network, BATCH)
     n, times = len(train_split), []
@@ -86,20 +97,30 @@ class EpochClock(Reporter):
         self.records.append(record)
 
 
-def digitnet_full_loop(train_split: Split, test: Split, epochs: int, progress: bool) -> list:
-    reporter = EpochClock()
-    if progress:
+class BarAndClock(EpochClock):
+    """The CLI's progress bar (drawn to a discarded stream, as on a terminal) plus the clock."""
+
+    def __init__(self, epochs: int):
         from digitnet.cli.progress import ProgressReporter
 
-        class BarAndClock(ProgressReporter):
-            def epoch_done(self, record):
-                reporter.epoch_done(record)
-                self.close()
+        super().__init__()
+        self.bar = ProgressReporter(epochs, show_bar=True, stream=open(os.devnull, "w"))
 
-        bar = BarAndClock(epochs, show_bar=True)
-        train(TrainingRun.start(TrainingConfig(epochs=epochs)), train_split, None, test, reporter=bar)
-    else:
-        train(TrainingRun.start(TrainingConfig(epochs=epochs)), train_split, None, test, reporter=reporter)
+    def epoch_started(self, epoch, steps):
+        self.bar.epoch_started(epoch, steps)
+
+    def step_done(self, loss):
+        self.bar.step_done(loss)
+
+    def epoch_done(self, record):
+        self.bar.close()
+        super().epoch_done(record)
+
+
+def digitnet_full_loop(train_split: Split, test: Split, epochs: int, progress: bool) -> list:
+    """Per-epoch records of ``train`` on the seed recipe, with the test set measured after each epoch."""
+    reporter = BarAndClock(epochs) if progress else EpochClock()
+    train(TrainingRun.start(TrainingConfig(epochs=epochs)), train_split, None, test, reporter=reporter)
     return reporter.records
 
 
@@ -137,61 +158,70 @@ def timed(function) -> float:
     return time.perf_counter() - start
 
 
-def peak_rss_of_training(epochs: int) -> float:
-    """Peak resident memory (MB) of a `digitnet train` process on all 60,000 images."""
+def peak_rss_of_training(epochs: int, out_dir: str) -> float:
+    """Peak resident memory (MB) of a `digitnet train` process on all 60,000 images.
+
+    Run first, while this process is still small: a forked child starts out counting its parent's pages.
+    """
     subprocess.run([sys.executable, "-m", "digitnet", "train", "--epochs", str(epochs), "--validation", "0",
-                    "--quiet", "--out", os.devnull + ".npz" if False else "/tmp/digitnet-bench-model.npz"],
-                   check=True, capture_output=True)
+                    "--quiet", "--out", os.path.join(out_dir, "model.npz")], check=True, capture_output=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
-
-def row(name, times, reference):
-    best, median = min(times), statistics.median(times)
-    return f"| {name} | {best:.3f} | {median:.3f} | {best / reference:.2f} |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per implementation (default 5)")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS and torch threads (default: all cores)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     args = parser.parse_args()
-    threads = args.threads or os.cpu_count()
+    with tempfile.TemporaryDirectory() as out_dir:
+        peak_rss = peak_rss_of_training(2, out_dir)
 
     dataset = load_dataset()
     train_split, _ = split_train_validation(dataset, 0)
     test = test_split(dataset)
     steps = math.ceil(len(train_split) / BATCH)
     blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
-    print(f"# digitnet training benchmark: {len(train_split)} images, batch {BATCH}, {threads} thread(s)")
+    print(f"# digitnet training benchmark: {len(train_split)} images, batch {BATCH}, {args.epochs} epochs each")
     print(f"# BLAS: {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
 
-    with threadpool_limits(threads):
-        bound = gemm_lower_bound(steps, args.epochs)
-        ours = digitnet_epochs(train_split, args.epochs)
-        network = Network.initialised(SIZES, np.random.default_rng(0))
-        network.predict_proba(test.images)
-        our_inference = min(timed(lambda: network.predict_proba(test.images)) for _ in range(5))
-        loop_bare = digitnet_full_loop(train_split, test, args.epochs, progress=False)
-        loop_bar = digitnet_full_loop(train_split, test, args.epochs, progress=True)
-        if not args.no_torch:
-            torch_times, torch_inference = torch_epochs(train_split, test, args.epochs, threads)
-        to_target = digitnet_full_loop(train_split, test, 12, progress=False)
+    thread_counts = sorted({1, os.cpu_count()})
+    bound = {t: gemm_lower_bound(steps, args.epochs, t) for t in thread_counts}
+    ours = {t: digitnet_epochs(train_split, args.epochs, t) for t in thread_counts}
+    network = Network.initialised(SIZES, np.random.default_rng(0))
+    network.predict_proba(test.images)
+    our_inference = min(timed(lambda: network.predict_proba(test.images)) for _ in range(5))
+    loop_bare = digitnet_full_loop(train_split, test, args.epochs, progress=False)
+    loop_bar = digitnet_full_loop(train_split, test, args.epochs, progress=True)
+    peers = {}
+    if not args.no_torch:
+        for t in thread_counts:
+            peers[t] = torch_epochs(train_split, test, args.epochs, t)
+    to_target = digitnet_full_loop(train_split, test, 12, progress=False)
 
     flop = recipe_flop_per_epoch(len(train_split))
-    reference = min(torch_times) if not args.no_torch else min(ours)
-    print(f"\n| implementation | s/epoch (min) | s/epoch (median) | ratio to {'PyTorch' if not args.no_torch else 'digitnet'} |")
-    print("|---|---|---|---|")
-    print(row(f"lower bound: {flop / 1e9:.1f} GFLOP of GEMMs ({flop / min(bound) / 1e9:.0f} GFLOP/s)", bound, reference))
-    print(row("digitnet training step (nn/fused.py)", ours, reference))
-    print(row("digitnet train() loop incl. per-epoch test evaluation", [r.seconds for r in loop_bare], reference))
-    print(row("digitnet train() loop + progress bar", [r.seconds for r in loop_bar], reference))
-    if not args.no_torch:
-        print(row("PyTorch 2.13 eager, index slicing", torch_times, reference))
+    best_bound = min(min(v) for v in bound.values())
+    reference = min(min(times) for times, _ in peers.values()) if peers else None
+    print(f"\n| implementation | BLAS threads | s/epoch (min) | s/epoch (median) | ratio to lower bound |"
+          + (" ratio to PyTorch (best) |" if peers else ""))
+    print("|---|---|---|---|---|" + ("---|" if peers else ""))
+
+    def row(name, threads, times):
+        best, median = min(times), statistics.median(times)
+        line = f"| {name} | {threads} | {best:.3f} | {median:.3f} | {best / best_bound:.2f} |"
+        print(line + (f" {best / reference:.2f} |" if peers else ""))
+
+    for t in thread_counts:
+        row(f"lower bound: {flop / 1e9:.1f} GFLOP of GEMMs ({flop / min(bound[t]) / 1e9:.0f} GFLOP/s)", t, bound[t])
+    for t in thread_counts:
+        row("digitnet training step (nn/fused.py)", t, ours[t])
+    row("digitnet train(): steps + per-epoch test evaluation + history", 1, [r.seconds for r in loop_bare])
+    row("digitnet train() + progress bar", 1, [r.seconds for r in loop_bar])
+    for t, (times, _) in peers.items():
+        row("PyTorch 2.13 eager, index slicing", t, times)
 
     print()
-    print(f"digitnet step / lower bound: {min(ours) / min(bound):.2f}x")
-    overhead = min(r.seconds for r in loop_bar) / min(ours) - 1
+    overhead = statistics.median(r.seconds for r in loop_bar) / statistics.median(ours[1]) - 1
     print(f"progress bar + history + per-epoch test evaluation: {overhead:+.1%} of an epoch")
     elapsed, reached = 0.0, None
     for record in to_target:
@@ -200,15 +230,17 @@ def main() -> None:
             reached = (record.epoch, elapsed)
             break
     if reached:
-        print(f"time to {TARGET_ACCURACY} test accuracy: {reached[1]:.2f} s of training (epoch {reached[0]})")
+        print(f"time to {TARGET_ACCURACY} test accuracy (seed recipe, seed 0): {reached[1]:.2f} s of training "
+              f"(epoch {reached[0]})")
     else:
-        print(f"{TARGET_ACCURACY} not reached in {len(to_target)} epochs (best {max(r.test_accuracy for r in to_target):.4f})")
-    if not args.no_torch:
-        print(f"inference on {len(test)} test images: digitnet {our_inference * 1e3:.1f} ms, PyTorch "
-              f"{torch_inference * 1e3:.1f} ms (ratio {our_inference / torch_inference:.2f})")
-    else:
-        print(f"inference on {len(test)} test images: digitnet {our_inference * 1e3:.1f} ms")
-    print(f"peak RSS of `digitnet train --epochs 2` on 60,000 images: {peak_rss_of_training(2):.0f} MB")
+        print(f"{TARGET_ACCURACY} not reached in {len(to_target)} epochs "
+              f"(best {max(r.test_accuracy for r in to_target):.4f})")
+    line = f"inference on {len(test)} test images: digitnet {our_inference * 1e3:.1f} ms"
+    if peers:
+        torch_inference = min(inference for _, inference in peers.values())
+        line += f", PyTorch {torch_inference * 1e3:.1f} ms (ratio {our_inference / torch_inference:.2f})"
+    print(line)
+    print(f"peak RSS of `digitnet train --epochs 2` on 60,000 images: {peak_rss:.0f} MB")
 
 
 if __name__ == "__main__":
