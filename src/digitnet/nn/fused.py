@@ -13,13 +13,18 @@ update (tests hold them to float32 rounding) with fewer, allocation-free NumPy c
 import numpy as np
 
 from digitnet.nn.network import Network
+from digitnet.nn.optim import PlainUpdate
 
 
 class FusedSGDTrainer:
-    """Applies SGD steps to ``network`` in place, for batches of at most ``batch_size`` rows."""
+    """Applies SGD steps to ``network`` in place, for batches of at most ``batch_size`` rows.
 
-    def __init__(self, network: Network, batch_size: int):
+    ``update`` turns the learning-rate-scaled steps into parameter changes (default: plain SGD).
+    """
+
+    def __init__(self, network: Network, batch_size: int, update=None):
         self.network = network
+        self.update = update or PlainUpdate()
         dtype = network.dtype
         sizes = network.layer_sizes
         self.batch_size = batch_size
@@ -29,13 +34,15 @@ class FusedSGDTrainer:
         self._positive = [np.empty((batch_size, n), bool) for n in sizes[1:-1]]
         self._weight_steps = [np.empty_like(w) for w in network.weights]
         self._bias_steps = [np.empty_like(b) for b in network.biases]
+        self._parameters = network.parameters
+        self._steps = [s for pair in zip(self._weight_steps, self._bias_steps) for s in pair]
         self._row_max = np.empty((batch_size, 1), dtype)
         self._row_sum = np.empty((batch_size, 1), dtype)
         self._rows = np.arange(batch_size)
 
     def step(self, images: np.ndarray, labels: np.ndarray, batch_indices: np.ndarray,
              learning_rate: float) -> float:
-        """One SGD step on the rows ``batch_indices`` of images (n, n_in) / labels (n,).
+        """One gradient step on the rows ``batch_indices`` of images (n, n_in) / labels (n,).
 
         Returns the batch's mean cross-entropy before the update.
         """
@@ -85,7 +92,5 @@ class FusedSGDTrainer:
                 np.greater(below, 0, out=positive[i - 1])
                 ups[i - 1] *= positive[i - 1]
                 upstream = ups[i - 1]
-        for w, b, dw, db in zip(weights, biases, self._weight_steps, self._bias_steps):
-            w -= dw
-            b -= db
+        self.update.apply(self._parameters, self._steps, learning_rate)
         return loss
