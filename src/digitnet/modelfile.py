@@ -104,6 +104,7 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a model is an ordinary document
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -24,6 +24,10 @@ from digitnet.nn.network import Network
 from digitnet.nn.optim import MomentumUpdate, OptimizerSettings, PlainUpdate
 from digitnet.schedules import Schedule, learning_rate_at
 
+# A batch's mean cross-entropy above this (nats) means logits of hundreds of units pointing the wrong
+# way: training has blown up even if the numbers are still finite. Chance level is ln(10) = 2.3.
+DIVERGED_LOSS = 1000.0
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -186,8 +190,9 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
           reporter: Reporter | None = None, stop: StopRequest | None = None) -> TrainingRun:
     """Train ``run.network`` in place from ``run.position`` to the last epoch, or until ``stop``.
 
-    Raises TrainingError as soon as the loss or the weights stop being finite. With ``keep_best``,
-    a finished run ends holding the weights of its best validation epoch.
+    Raises TrainingError as soon as the loss blows up (``DIVERGED_LOSS``, NaN) or the weights stop
+    being finite. With ``keep_best``, a finished run ends holding the weights of its best
+    validation epoch.
     """
     config = run.config
     reporter = reporter or Reporter()
@@ -197,17 +202,26 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     if config.needs_validation and len(validation) == 0:
         raise TrainingError("early stopping and keeping the best epoch need a validation split")
     trainer = FusedSGDTrainer(run.network, config.batch_size, parameter_update(run))
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)
+    if run.finished and config.keep_best and run.best_network is not None:
+        for current, best in zip(run.network.parameters, run.best_network.parameters):
+            current[...] = best
+    return run
+
+
+def _run_epochs(run, trainer, train_split, validation, test, reporter, stop) -> None:
+    config, position = run.config, run.position
     n = len(train_split)
     steps = math.ceil(n / config.batch_size)
     in_batch = np.arange(config.batch_size)
-    position = run.position
     while not run.finished:
         started = time.perf_counter()
         order = epoch_order(config.seed, position.epoch, n)
         reporter.epoch_started(position.epoch, steps)
         while position.step < steps:
             if stop.requested:
-                return run
+                return
             batch = order[position.step * config.batch_size : (position.step + 1) * config.batch_size]
             learning_rate = learning_rate_at(config.schedule, config.learning_rate, position.epoch, position.step,
                                              steps, config.epochs)
@@ -217,9 +231,9 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
                 loss = trainer.step(images, train_split.labels[batch], in_batch[: len(batch)], learning_rate)
             else:
                 loss = trainer.step(train_split.images, train_split.labels, batch, learning_rate)
-            if not math.isfinite(loss):
+            if not loss < DIVERGED_LOSS:  # also true for NaN
                 raise TrainingError(
-                    f"loss became {loss} at epoch {position.epoch + 1} step {position.step + 1}: "
+                    f"loss became {loss:.4g} at epoch {position.epoch + 1} step {position.step + 1}: "
                     f"the learning rate {config.learning_rate:g} is too high"
                 )
             position.epoch_loss_sum += loss * len(batch)
@@ -244,10 +258,6 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
                 run.best_network, run.best_epoch = run.network.copy(), record.epoch
             run.stopped_early = bool(config.patience) and record.epoch - run.best_epoch >= config.patience
         reporter.epoch_done(record)
-    if config.keep_best and run.best_network is not None:
-        for current, best in zip(run.network.parameters, run.best_network.parameters):
-            current[...] = best
-    return run
 
 
 def history_as_dicts(history: list[EpochRecord]) -> list[dict]:

@@ -23,7 +23,7 @@ class ProgressReporter(Reporter):
         self._done = 0
         if self.show_bar:
             self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
-                            leave=False, file=sys.stderr, dynamic_ncols=True)
+                            leave=False, file=sys.stderr, dynamic_ncols=True, disable=None)  # None: only on a TTY
 
     def step_done(self, loss: float) -> None:
         self._loss_sum += loss
@@ -34,9 +34,14 @@ class ProgressReporter(Reporter):
             self.bar.update(self._pending)
             self._pending = 0
 
-    def epoch_done(self, record: EpochRecord) -> None:
+    def close(self) -> None:
+        """Remove the bar, so that whatever is printed next starts on a clean line."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+    def epoch_done(self, record: EpochRecord) -> None:
+        self.close()
         print(format_epoch(record, self.epochs, time.perf_counter() - self.started), file=sys.stderr)
 
 

@@ -102,15 +102,16 @@ def run(args) -> int:
           file=sys.stderr)
 
     stop = StopRequest()
+    reporter = ProgressReporter(config.epochs, show_bar=not args.quiet)
     previous_handler = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
     # One BLAS thread: a training step's matrices are small, and on a busy 2-core machine a second
     # thread made steps 5-30x slower (waiting for each other), not faster.
     try:
         with threadpool_limits(1):
-            train(training_run, train_split, validation, test,
-                  reporter=ProgressReporter(config.epochs, show_bar=not args.quiet), stop=stop)
+            train(training_run, train_split, validation, test, reporter=reporter, stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        reporter.close()
 
     if not training_run.finished:
         checkpoint = checkpoint_path(out)
