@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from digitnet.augment import (Augmentation, affine_matrices, augment, change_thickness, elastic_displacements,
-                              warp)
+                              example_grid, warp)
 
 STRONG = Augmentation(shift=2, rotation=15, scale=0.15, shear=15, elastic=1.5, thickness=0.6)
 
@@ -138,3 +138,13 @@ def test_affine_parameters_stay_within_their_strengths():
 def test_invalid_strengths_are_refused(bad):
     with pytest.raises(ValueError):
         Augmentation(**bad)
+
+
+def test_example_grid_shows_each_distortion_alone_then_all_together():
+    images = digit_like(3)
+    columns = example_grid(images, Augmentation(shift=2, elastic=1.0, thickness=0.5), np.random.default_rng(0), mixed=2)
+    assert list(columns) == ["original", "shift", "elastic", "thickness", "all 1", "all 2"]
+    np.testing.assert_array_equal(columns["original"], images)
+    shifted = columns["shift"]
+    np.testing.assert_allclose(shifted.sum(axis=1), images.sum(axis=1), rtol=0.02)  # a shift only moves ink
+    assert all(c.shape == images.shape for c in columns.values())

@@ -10,7 +10,7 @@ Randomness comes only from the ``numpy.random.Generator`` passed in, so a batch'
 a pure function of how that generator was seeded.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -128,3 +128,22 @@ def augment(images: np.ndarray, rng: np.random.Generator, augmentation: Augmenta
     if a.thickness:
         stack = change_thickness(stack, rng.uniform(-a.thickness, a.thickness, n))
     return np.clip(stack, 0, 1, out=stack).reshape(n, -1).astype(images.dtype, copy=False)
+
+
+def one_at_a_time(augmentation: Augmentation) -> dict[str, Augmentation]:
+    """Each distortion of ``augmentation`` alone, at its strength, by name (those that are on)."""
+    off = Augmentation(elastic_smoothness=augmentation.elastic_smoothness)
+    names = ("shift", "rotation", "scale", "shear", "elastic", "thickness")
+    return {name: replace(off, **{name: getattr(augmentation, name)}) for name in names if getattr(augmentation, name)}
+
+
+def example_grid(images: np.ndarray, augmentation: Augmentation, rng: np.random.Generator,
+                 mixed: int = 4) -> dict[str, np.ndarray]:
+    """Columns of a figure: the digits, each distortion alone, then ``mixed`` draws of all together.
+
+    images: (n, 784) in [0, 1] -> {column title: (n, 784)}.
+    """
+    columns = {"original": images}
+    columns.update({name: augment(images, rng, alone) for name, alone in one_at_a_time(augmentation).items()})
+    columns.update({f"all {i + 1}": augment(images, rng, augmentation) for i in range(mixed)})
+    return columns

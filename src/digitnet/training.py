@@ -172,7 +172,7 @@ def parameter_update(run: TrainingRun):
     return update
 
 
-def improved(record: "EpochRecord", best: "EpochRecord | None") -> bool:
+def improved(record: EpochRecord, best: EpochRecord | None) -> bool:
     """Whether an epoch beats the best so far: higher validation accuracy, ties to lower loss."""
     return best is None or (record.validation_accuracy, -record.validation_loss) > (
         best.validation_accuracy, -best.validation_loss)

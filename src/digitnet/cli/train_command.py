@@ -85,7 +85,9 @@ def run(args) -> int:
         except ValueError as e:
             raise TrainingError(f"bad training options: {e}") from None
         if args.save_recipe:
-            args.save_recipe.write_text(recipe_to_toml(recipe), encoding="utf-8")
+            tmp = args.save_recipe.with_name(args.save_recipe.name + ".part")
+            tmp.write_text(recipe_to_toml(recipe), encoding="utf-8")
+            os.replace(tmp, args.save_recipe)
             print(f"recipe written to {args.save_recipe}", file=sys.stderr)
             return 0
         training_run = TrainingRun.start(recipe.config)
