@@ -65,7 +65,7 @@ class Dataset:
         """A checksum of the four arrays, recorded in model files to say what they were trained on."""
         digest = hashlib.sha256()
         for name in FILE_STEMS:
-            digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+            digest.update(memoryview(np.ascontiguousarray(getattr(self, name))))
         return digest.hexdigest()
 
 
@@ -82,7 +82,8 @@ class Split:
 
 def as_network_input(images: np.ndarray) -> np.ndarray:
     """(n, 28, 28) uint8 -> (n, 784) float32 in [0, 1]: the input scaling every digitnet model uses."""
-    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    pixels = images.reshape(len(images), -1).astype(np.float32)
+    return np.divide(pixels, 255, out=pixels)  # in place: the training set is 188 MB as float32
 
 
 def split_train_validation(dataset: Dataset, validation_size: int) -> tuple[Split, Split]:
