@@ -96,6 +96,16 @@ def test_run_history_is_found_beside_the_model_or_read_directly(tmp_path):
         assert math.isnan(records[0].validation_loss)
     with pytest.raises(StudyError, match="no such history file"):
         load_run_history(tmp_path / "other.npz")
+    (tmp_path / "bare.history.json").write_text(json.dumps({**history, "recipe": {"epochs": 1}}))
+    with pytest.raises(StudyError, match="does not say its layer_sizes, learning_rate"):
+        load_run_history(tmp_path / "bare.npz")
+
+
+def test_a_single_training_reports_its_epochs_unless_quiet(tmp_path, capsys):
+    assert main(["sweep", "epochs", "--epochs", "2", "--subset", "500", "--validation", "500",
+                 "--out", str(tmp_path)]) == 0
+    progress = capsys.readouterr().err
+    assert "epoch 1/2" in progress and "epoch 2/2" in progress
 
 
 def test_sweep_lr_command_writes_results_table_and_figure(tmp_path, capsys):
@@ -125,6 +135,12 @@ def test_dask_backend_without_a_scheduler_is_one_line_error(tmp_path, capsys):
     assert code == 2
     assert "--scheduler" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_subset_larger_than_the_training_images_is_one_line_error(tmp_path, capsys):
+    code = main(["sweep", "lr", "--rates", "0.1", "--subset", "59000", "--out", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert "more than the 55000 training images" in capsys.readouterr().err
 
 
 def test_an_unreachable_scheduler_is_a_study_error(monkeypatch):

@@ -158,11 +158,12 @@ def learning_rate_figure(sweep: LearningRateSweep) -> Figure:
     return figure
 
 
-def _mark_best_epoch(ax, epoch: int, value: float, text: str):
+def _mark_best_epoch(ax, epoch: int, value: float, text: str, text_at: tuple[float, float]):
+    """A line and a star at the best epoch, and ``text`` at ``text_at`` (axes fraction) pointing to it."""
     ax.axvline(epoch, color=COLORS["chosen"], linestyle="--", linewidth=1.2)
     ax.plot(epoch, value, marker="*", markersize=14, color=COLORS["chosen"], markeredgecolor="black", zorder=4)
-    ax.annotate(text, (epoch, value), xytext=(10, 10), textcoords="offset points", fontsize=9,
-                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+    ax.annotate(text, (epoch, value), xytext=text_at, textcoords="axes fraction", fontsize=9,
+                arrowprops={"arrowstyle": "->", "color": "black", "shrinkB": 8})
 
 
 def _plain_log_ticks(ax) -> None:
@@ -203,10 +204,12 @@ def epoch_figure(sweep: EpochSweep) -> Figure:
     _plot_band(accuracy_ax, epochs, accuracy, COLORS["validation"], "validation")
     best = sweep.best_epoch
     _mark_best_epoch(loss_ax, best, validation_loss.mean[best - 1],
-                     f"best validation loss {validation_loss.mean[best - 1]:.4f}\nat epoch {best}")
+                     f"lowest validation loss: {validation_loss.mean[best - 1]:.4f} at epoch {best}", (0.3, 0.6))
     _mark_best_epoch(accuracy_ax, best, accuracy.mean[best - 1],
-                     f"{accuracy.mean[best - 1]:.2%} at epoch {best}\n(best: {np.nanmax(accuracy.mean):.2%})")
-    accuracy_ax.set_ylim(max(0.0, float(np.nanmin(accuracy.low[: max(3, len(epochs) // 20)]))), 1.0)
+                     f"{accuracy.mean[best - 1]:.2%} at epoch {best}, the epoch of lowest\nvalidation loss "
+                     f"(highest accuracy: {np.nanmax(accuracy.mean):.2%}, epoch {int(np.nanargmax(accuracy.mean)) + 1})",
+                     (0.18, 0.2))
+    accuracy_ax.set_ylim(bottom=max(0.0, float(np.nanmin(accuracy.low[: max(3, len(epochs) // 20)]))))
     loss_ax.legend(loc="lower left")
     accuracy_ax.legend(loc="lower right")
     _plain_log_ticks(loss_ax)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.data import Split, load_dataset, split_train_validation
-from digitnet.errors import StudyError, TrainingError
+from digitnet.errors import DataError, StudyError, TrainingError
 from digitnet.training import (EpochRecord, Reporter, TrainingConfig, TrainingRun, evaluate_split,
                                history_as_dicts, history_from_dicts, train)
 
@@ -30,6 +30,7 @@ DEFAULT_LEARNING_RATES = tuple(float(f"{10 ** e:.3g}") for e in np.linspace(-3, 
 FINAL_MEASURES = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy")
 EPOCH_MEASURES = ("train_loss", "validation_loss", "validation_accuracy")
 BACKENDS = ("loky", "dask")
+RECIPE_KEYS = ("layer_sizes", "learning_rate", "batch_size", "seed")  # what a history figure's title tells
 SCHEDULER_TIMEOUT_S = 10
 
 
@@ -57,6 +58,9 @@ def load_splits(data: DataSpec) -> tuple[Split, Split]:
     """(training, validation) splits named by ``data``; cached, so each worker process loads once."""
     training, validation = split_train_validation(load_dataset(data.data_dir), data.validation_size)
     if data.subset is not None:
+        if data.subset > len(training):
+            raise DataError(f"a subset of {data.subset} images is more than the {len(training)} training images "
+                            f"left after holding out {data.validation_size} for validation")
         training = Split(training.images[: data.subset], training.labels[: data.subset])
     return training, validation
 
@@ -372,6 +376,9 @@ def load_run_history(path: str | os.PathLike) -> tuple[dict, list[EpochRecord]]:
                          f"X.history.json beside the model)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise StudyError(f"{history_file}: not a training history ({e})") from None
+    missing = [key for key in RECIPE_KEYS if key not in recipe]
+    if missing:
+        raise StudyError(f"{history_file}: the recipe does not say its {', '.join(missing)}")
     if not history:
         raise StudyError(f"{history_file}: the run has no finished epochs")
     return recipe, history

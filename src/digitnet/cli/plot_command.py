@@ -23,7 +23,8 @@ def _draw_history(args):
     from digitnet.plots import history_figure
     from digitnet.study import load_run_history
 
-    return history_figure(*reversed(load_run_history(args.history_run)))
+    recipe, history = load_run_history(args.history_run)
+    return history_figure(history, recipe)
 
 
 def _sweep_arguments(p: argparse.ArgumentParser) -> None:
