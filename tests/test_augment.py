@@ -148,3 +148,12 @@ def test_example_grid_shows_each_distortion_alone_then_all_together():
     shifted = columns["shift"]
     np.testing.assert_allclose(shifted.sum(axis=1), images.sum(axis=1), rtol=0.02)  # a shift only moves ink
     assert all(c.shape == images.shape for c in columns.values())
+
+
+def test_plot_augment_draws_the_best_recipes_distortions(tmp_path, capsys):
+    from digitnet.cli import main
+
+    assert main(["plot", "augment", "--count", "2", "--out", str(tmp_path / "grid")]) == 0
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", "augment", "--recipe", "seed", "--out", str(tmp_path / "none.png")]) == 2
+    assert "does not augment" in capsys.readouterr().err
