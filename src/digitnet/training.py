@@ -165,10 +165,8 @@ def parameter_update(run: TrainingRun):
     settings = run.config.optimizer
     if settings.plain:
         return PlainUpdate()
-    update = MomentumUpdate(run.network.parameters, settings)
-    if run.velocities:
-        update.velocities = run.velocities
-    run.velocities = update.velocities
+    update = MomentumUpdate(run.network.parameters, settings, run.velocities)
+    run.velocities = update.velocities  # the same arrays: a checkpoint of the run keeps them
     return update
 
 

@@ -65,20 +65,19 @@ class PlainUpdate:
         for p, s in zip(parameters, steps):
             p -= s
 
-    def state(self) -> list[np.ndarray]:
-        return []
-
 
 class MomentumUpdate:
     """Momentum, Nesterov and weight decay applied in place with preallocated buffers.
 
     ``parameters`` and ``steps`` come in ``Network.parameters`` order [W0, b0, W1, b1, ...];
-    ``steps`` are learning-rate-scaled gradients and may be overwritten.
+    ``steps`` are learning-rate-scaled gradients and may be overwritten. ``velocities`` (like
+    ``parameters``; default zeros) are updated in place, so a caller can keep and restore them.
     """
 
-    def __init__(self, parameters: list[np.ndarray], settings: OptimizerSettings):
+    def __init__(self, parameters: list[np.ndarray], settings: OptimizerSettings,
+                 velocities: list[np.ndarray] | None = None):
         self.settings = settings
-        self.velocities = [np.zeros_like(p) for p in parameters]
+        self.velocities = velocities if velocities else [np.zeros_like(p) for p in parameters]
         self._scratch = [np.empty_like(p) for p in parameters]
 
     def apply(self, parameters: list[np.ndarray], steps: list[np.ndarray], learning_rate: float) -> None:
@@ -95,12 +94,3 @@ class MomentumUpdate:
                 p -= scratch
             else:
                 p -= v
-
-    def state(self) -> list[np.ndarray]:
-        """The velocities, which a checkpoint must keep for an exact resume."""
-        return self.velocities
-
-
-def parameter_update(parameters: list[np.ndarray], settings: OptimizerSettings):
-    """The fast in-place update for these settings: PlainUpdate for plain SGD, else MomentumUpdate."""
-    return PlainUpdate() if settings.plain else MomentumUpdate(parameters, settings)
