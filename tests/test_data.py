@@ -109,3 +109,42 @@ def test_validation_is_the_last_training_images(mnist):
     assert len(split_train_validation(mnist, 0)[1]) == 0
     with pytest.raises(DataError):
         split_train_validation(mnist, 60000)
+
+
+@pytest.fixture
+def mirror(tmp_path, rng, monkeypatch):
+    """A loopback HTTP server holding small gzipped IDX files under the standard names."""
+    import hashlib
+    import http.server
+    import threading
+    from functools import partial
+
+    import digitnet.data as data
+
+    served = write_dataset(tmp_path / "served", rng)
+    checksums = {}
+    for stem in FILE_STEMS.values():
+        write_idx(served / f"{stem}.gz", read_idx(served / stem))
+        checksums[f"{stem}.gz"] = hashlib.sha256((served / f"{stem}.gz").read_bytes()).hexdigest()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=served)
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(data, "MIRRORS", (f"http://127.0.0.1:{server.server_port}/",))
+    monkeypatch.setattr(data, "DOWNLOAD_SHA256", checksums)
+    yield data
+    server.shutdown()
+
+
+def test_download_verifies_each_file_and_stores_it_in_the_cache(mirror, tmp_path):
+    arrays = mirror._download_to_cache(tmp_path / "cache")
+    assert arrays["train_images"].shape == (20, 28, 28)
+    assert sorted(p.name for p in (tmp_path / "cache").glob("*.gz")) == sorted(mirror.DOWNLOAD_SHA256)
+    assert not list((tmp_path / "cache").glob("*.part"))
+
+
+def test_a_download_with_the_wrong_checksum_is_refused_and_not_kept(mirror, tmp_path, monkeypatch):
+    monkeypatch.setitem(mirror.DOWNLOAD_SHA256, "train-images-idx3-ubyte.gz", "0" * 64)
+    with pytest.raises(DataError, match="SHA-256 mismatch"):
+        mirror._download_to_cache(tmp_path / "cache")
+    assert not (tmp_path / "cache" / "train-images-idx3-ubyte.gz").exists()

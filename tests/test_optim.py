@@ -76,11 +76,12 @@ def test_nesterov_differs_from_plain_momentum():
 def test_weight_decay_leaves_biases_alone():
     network = Network.initialised(SIZES, np.random.default_rng(0), np.float64)
     network.biases[0][:] = 1.0
+    flat = np.concatenate([p.ravel() for p in network.parameters])  # W0, b0, W1, ... one after another
     update = MomentumUpdate(network.parameters, OptimizerSettings(weight_decay=0.5))
-    before = [p.copy() for p in network.parameters]
-    update.apply(network.parameters, [np.zeros_like(p) for p in network.parameters], learning_rate=0.1)
-    np.testing.assert_allclose(network.weights[0], before[0] * (1 - 0.05))
-    np.testing.assert_array_equal(network.biases[0], before[1])
+    update.apply(flat, np.zeros_like(flat), learning_rate=0.1)
+    w0, b0 = network.weights[0].size, network.biases[0].size
+    np.testing.assert_allclose(flat[:w0], network.weights[0].ravel() * (1 - 0.05))
+    np.testing.assert_array_equal(flat[w0 : w0 + b0], 1.0)
 
 
 @pytest.mark.parametrize("bad", [dict(momentum=1.0), dict(momentum=-0.1), dict(nesterov=True),

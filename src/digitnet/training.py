@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from digitnet.augment import Augmentation, augment
 from digitnet.data import Split
@@ -27,6 +28,7 @@ from digitnet.schedules import Schedule, learning_rate_at
 # A batch's mean cross-entropy above this (nats) means logits of hundreds of units pointing the wrong
 # way: training has blown up even if the numbers are still finite. Chance level is ln(10) = 2.3.
 DIVERGED_LOSS = 1000.0
+TRAINING_BLAS_THREADS = 1  # measured: benchmarks/bench_train.py compares 1 and 2
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class Position:
 class TrainingRun:
     """A network being trained, how far it got, and the history of its finished epochs.
 
-    velocities: the momentum buffers (empty for plain SGD); best_network / best_epoch: a copy of
+    velocity: the momentum buffer, all parameters flat (None for plain SGD); best_network / best_epoch: a copy of
     the weights after the epoch (1-based) with the best validation accuracy so far.
     """
 
@@ -121,7 +123,7 @@ class TrainingRun:
     network: Network
     history: list[EpochRecord] = field(default_factory=list)
     position: Position = field(default_factory=Position)
-    velocities: list[np.ndarray] = field(default_factory=list)
+    velocity: np.ndarray | None = None
     best_network: Network | None = None
     best_epoch: int = 0
     stopped_early: bool = False
@@ -161,12 +163,12 @@ def augmentation_rng(seed: int, epoch: int, step: int) -> np.random.Generator:
 
 
 def parameter_update(run: TrainingRun):
-    """The in-place update for the run's optimiser settings, sharing the run's velocity buffers."""
+    """The in-place update for the run's optimiser settings, sharing the run's velocity buffer."""
     settings = run.config.optimizer
     if settings.plain:
         return PlainUpdate()
-    update = MomentumUpdate(run.network.parameters, settings, run.velocities)
-    run.velocities = update.velocities  # the same arrays: a checkpoint of the run keeps them
+    update = MomentumUpdate(run.network.parameters, settings, run.velocity)
+    run.velocity = update.velocity  # the same array: a checkpoint of the run keeps it
     return update
 
 
@@ -200,8 +202,10 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     if config.needs_validation and len(validation) == 0:
         raise TrainingError("early stopping and keeping the best epoch need a validation split")
     trainer = FusedSGDTrainer(run.network, config.batch_size, parameter_update(run))
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
-        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)
+    # Batch-sized matrix products are too small to share between cores: extra BLAS threads only
+    # add synchronisation (and collapse when the machine is busy), so training uses one.
+    with threadpool_limits(TRAINING_BLAS_THREADS, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
+        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)  # divergence is checked there
     if run.finished and config.keep_best and run.best_network is not None:
         for current, best in zip(run.network.parameters, run.best_network.parameters):
             current[...] = best
@@ -273,7 +277,7 @@ def save_checkpoint(path, run: TrainingRun, extra: dict | None = None) -> None:
     state = {"config": run.config.to_dict(), "position": asdict(run.position),
              "history": history_as_dicts(run.history), "best_epoch": run.best_epoch,
              "stopped_early": run.stopped_early, **(extra or {})}
-    arrays = {f"velocity{i}": v for i, v in enumerate(run.velocities)}
+    arrays = {} if run.velocity is None else {"velocity": run.velocity}
     if run.best_network is not None:
         arrays.update({f"best{i}": p for i, p in enumerate(run.best_network.parameters)})
     save_model(path, Model(run.network, {"training_state": state}, arrays))
@@ -290,7 +294,7 @@ def load_checkpoint(path) -> tuple[TrainingRun, dict]:
         run = TrainingRun(TrainingConfig(**config), model.network, history_from_dicts(state["history"]),
                           Position(**state["position"]), best_epoch=state.get("best_epoch", 0),
                           stopped_early=state.get("stopped_early", False))
-        run.velocities = [model.state[f"velocity{i}"] for i in range(sum(k.startswith("velocity") for k in model.state))]
+        run.velocity = model.state.get("velocity")
         best = [model.state[f"best{i}"] for i in range(sum(k.startswith("best") for k in model.state))]
         if best:
             run.best_network = Network(best[0::2], best[1::2])

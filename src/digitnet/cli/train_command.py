@@ -59,8 +59,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from threadpoolctl import threadpool_limits
-
     from digitnet.cli import EXIT_INTERRUPTED
     from digitnet.cli.progress import ProgressReporter
     from digitnet.data import load_dataset, split_train_validation, test_split
@@ -106,11 +104,8 @@ def run(args) -> int:
     stop = StopRequest()
     reporter = ProgressReporter(config.epochs, show_bar=not args.quiet)
     previous_handler = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
-    # One BLAS thread: a training step's matrices are small, and on a busy 2-core machine a second
-    # thread made steps 5-30x slower (waiting for each other), not faster.
     try:
-        with threadpool_limits(1):
-            train(training_run, train_split, validation, test, reporter=reporter, stop=stop)
+        train(training_run, train_split, validation, test, reporter=reporter, stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
         reporter.close()

@@ -59,38 +59,40 @@ def momentum_step(parameters: list[np.ndarray], gradients: list[np.ndarray], vel
 
 
 class PlainUpdate:
-    """``p -= step``: plain SGD, exactly the original recipe's update."""
+    """``parameters -= steps``: plain SGD, exactly the original recipe's update."""
 
-    def apply(self, parameters: list[np.ndarray], steps: list[np.ndarray], learning_rate: float) -> None:
-        for p, s in zip(parameters, steps):
-            p -= s
+    def apply(self, parameters: np.ndarray, steps: np.ndarray, learning_rate: float) -> None:
+        parameters -= steps
 
 
 class MomentumUpdate:
     """Momentum, Nesterov and weight decay applied in place with preallocated buffers.
 
-    ``parameters`` and ``steps`` come in ``Network.parameters`` order [W0, b0, W1, b1, ...];
-    ``steps`` are learning-rate-scaled gradients and may be overwritten. ``velocities`` (like
-    ``parameters``; default zeros) are updated in place, so a caller can keep and restore them.
+    Works on flat arrays, as ``FusedSGDTrainer`` keeps them: ``parameters`` and ``steps`` hold
+    every parameter of ``layout`` (``Network.parameters`` order: W0, b0, W1, b1, ...) one after
+    another. ``steps`` are learning-rate-scaled gradients and may be overwritten. ``velocity``
+    (flat like them; default zeros) is updated in place, so a caller can keep and restore it.
     """
 
-    def __init__(self, parameters: list[np.ndarray], settings: OptimizerSettings,
-                 velocities: list[np.ndarray] | None = None):
+    def __init__(self, layout: list[np.ndarray], settings: OptimizerSettings, velocity: np.ndarray | None = None):
+        size, dtype = sum(p.size for p in layout), layout[0].dtype
         self.settings = settings
-        self.velocities = velocities if velocities else [np.zeros_like(p) for p in parameters]
-        self._scratch = [np.empty_like(p) for p in parameters]
+        self.velocity = np.zeros(size, dtype) if velocity is None else velocity
+        self._scratch = np.empty(size, dtype)
+        # 1 where a weight sits, 0 where a bias does: decay shrinks weights only.
+        self._decays = np.concatenate([np.full(p.size, i % 2 == 0, dtype) for i, p in enumerate(layout)])
 
-    def apply(self, parameters: list[np.ndarray], steps: list[np.ndarray], learning_rate: float) -> None:
-        mu, nesterov, decay = self.settings.momentum, self.settings.nesterov, self.settings.weight_decay
-        for i, (p, s, v, scratch) in enumerate(zip(parameters, steps, self.velocities, self._scratch)):
-            if decay and i % 2 == 0:  # even positions are weight matrices
-                np.multiply(p, learning_rate * decay, out=scratch)
-                s += scratch
-            v *= mu
-            v += s
-            if nesterov:
-                np.multiply(v, mu, out=scratch)
-                scratch += s
-                p -= scratch
-            else:
-                p -= v
+    def apply(self, parameters: np.ndarray, steps: np.ndarray, learning_rate: float) -> None:
+        mu, scratch, velocity = self.settings.momentum, self._scratch, self.velocity
+        if self.settings.weight_decay:
+            np.multiply(parameters, self._decays, out=scratch)
+            scratch *= learning_rate * self.settings.weight_decay
+            steps += scratch
+        velocity *= mu
+        velocity += steps
+        if self.settings.nesterov:
+            np.multiply(velocity, mu, out=scratch)
+            scratch += steps
+            parameters -= scratch
+        else:
+            parameters -= velocity
