@@ -79,6 +79,7 @@ def test_overriding_a_recipe_renames_it_unless_only_the_seed_changes():
     assert BEST.with_overrides(seed=2).name == "best"
     assert BEST.with_overrides(seed=2).config.seed == 2
     assert BEST.with_overrides(momentum=0.5).name == "best-modified"
+    assert SEED.with_overrides(calibrate=True).calibrate and SEED.with_overrides(calibrate=True).name == "seed-modified"
 
 
 def test_train_saves_the_recipe_in_the_model_and_can_repeat_it(small_mnist_dir, tmp_path, capsys):

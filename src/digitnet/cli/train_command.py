@@ -44,6 +44,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="stop after this many epochs without a better validation accuracy (0: never)")
     p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
                    help="end with the weights of the best validation epoch")
+    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
+                   help="fit a softmax temperature on the validation split and store it in the model "
+                        "(seed recipe: no; best: yes)")
     p.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
     p.add_argument("--validation", type=non_negative_int, metavar="N",
                    help="hold out the last N training images for validation (default 5000; 0 = none)")
@@ -79,7 +82,8 @@ def run(args) -> int:
                 layer_sizes=args.hidden and (784, *args.hidden, 10), learning_rate=args.learning_rate,
                 batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, dtype=args.dtype,
                 momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay,
-                patience=args.patience, keep_best=args.keep_best, validation_size=args.validation)
+                patience=args.patience, keep_best=args.keep_best, validation_size=args.validation,
+                calibrate=args.calibrate)
         except ValueError as e:
             raise TrainingError(f"bad training options: {e}") from None
         if args.save_recipe:
