@@ -157,3 +157,14 @@ def test_plot_augment_draws_the_best_recipes_distortions(tmp_path, capsys):
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["plot", "augment", "--recipe", "seed", "--out", str(tmp_path / "none.png")]) == 2
     assert "does not augment" in capsys.readouterr().err
+
+
+def test_thickness_uses_the_grey_dilation_and_erosion_of_a_plus():
+    from scipy import ndimage
+
+    images = digit_like(4).reshape(4, 28, 28)
+    plus = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)[None]
+    np.testing.assert_allclose(change_thickness(images, np.ones(4)),
+                               ndimage.grey_dilation(images, footprint=plus, mode="constant"), atol=1e-6)
+    np.testing.assert_allclose(change_thickness(images, -np.ones(4)),
+                               ndimage.grey_erosion(images, footprint=plus, mode="constant"), atol=1e-6)

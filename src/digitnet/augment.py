@@ -17,7 +17,6 @@ from scipy import ndimage
 
 SIDE = 28
 CENTRE = (SIDE - 1) / 2
-THICKNESS_FOOTPRINT = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)[None]  # a plus, one image at a time
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,17 @@ def elastic_displacements(rng: np.random.Generator, n: int, rms: float, smoothne
 
 
 def change_thickness(images: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-    """images (n, 28, 28) in [0, 1]; amounts (n,) in [-1, 1]: > 0 thickens, < 0 thins, 0 keeps."""
-    thicker = ndimage.grey_dilation(images, footprint=THICKNESS_FOOTPRINT, mode="constant")
-    thinner = ndimage.grey_erosion(images, footprint=THICKNESS_FOOTPRINT, mode="constant")
+    """images (n, 28, 28) in [0, 1]; amounts (n,) in [-1, 1]: > 0 thickens, < 0 thins, 0 keeps.
+
+    Thicker is the grey dilation by a plus-shaped pixel neighbourhood (each pixel becomes the
+    largest of itself and its four neighbours, zero outside), thinner the grey erosion (smallest).
+    """
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    neighbours = (padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:])
+    thicker, thinner = images.copy(), images.copy()
+    for shifted in neighbours:
+        np.maximum(thicker, shifted, out=thicker)
+        np.minimum(thinner, shifted, out=thinner)
     target = np.where((amounts > 0)[:, None, None], thicker, thinner)
     return images + np.abs(amounts)[:, None, None] * (target - images)
 
