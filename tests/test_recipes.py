@@ -8,7 +8,7 @@ import pytest
 from digitnet.augment import Augmentation
 from digitnet.calibration import expected_calibration_error, fit_temperature
 from digitnet.cli import main
-from digitnet.data import FILE_STEMS, Split, load_dataset, split_train_validation
+from digitnet.data import FILE_STEMS, Split, split_train_validation
 from digitnet.errors import ModelFileError, TrainingError
 from digitnet.idx import write_idx
 from digitnet.modelfile import Model, load_model, save_model
@@ -18,11 +18,6 @@ from digitnet.recipes import BEST, SEED, Recipe, load_recipe, recipe_to_toml
 from digitnet.schedules import Schedule
 from digitnet.training import (StopRequest, TrainingConfig, TrainingRun, evaluate_split, load_checkpoint,
                                save_checkpoint, train)
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset()
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +189,16 @@ def test_shipped_models_can_be_named(tmp_path, monkeypatch):
     assert resolve_model_path(None) == shipped_model_path("best")
     (tmp_path / "seed").write_bytes(b"")
     assert resolve_model_path("seed").name == "seed" and resolve_model_path("seed") != shipped_model_path("seed")
+
+
+def test_the_shipped_best_model_was_made_by_the_best_recipe_and_reaches_98_8_percent(mnist_test):
+    from digitnet.evaluation import evaluate_model
+    from digitnet.modelfile import DEFAULT_MODEL, shipped_model_path
+
+    assert DEFAULT_MODEL == "best"
+    model = load_model(shipped_model_path("best"))
+    assert load_recipe(str(shipped_model_path("best"))) == BEST
+    evaluation = evaluate_model(model, mnist_test)
+    assert evaluation.accuracy >= 0.988
+    assert evaluation.accuracy == pytest.approx(model.metadata["metrics"]["test_accuracy"], abs=1e-6)
+    assert model.temperature == model.metadata["calibration"]["temperature"]
