@@ -31,6 +31,8 @@ seed-model: $(BIN)/digitnet
 # best validation epoch, temperature fitted on validation), seed 0.
 best-model: $(BIN)/digitnet
 	$(BIN)/digitnet train --recipe best --seed 0 --quiet --out src/digitnet/models/best.npz
+	mkdir -p runs && mv src/digitnet/models/best.history.json runs/best-seed0.history.json
+	$(BIN)/digitnet plot history runs/best-seed0.history.json --out docs/figures/history-best.png
 
 # The README's recipe table: each recipe over three seeds (seed 0 is the shipped model). Long: about
 # an hour and a half on 2 cores.

@@ -68,8 +68,9 @@ def _save_palette_png(figure: Figure, path) -> None:
 
 
 def _recipe_text(config: dict) -> str:
-    """'784-128-64-10, batch 32' from a recipe or TrainingConfig dict."""
-    return f"{'-'.join(map(str, config['layer_sizes']))}, batch {config['batch_size']}"
+    """'784-128-64-10, batch 32' from a recipe or TrainingConfig dict; 'recipe best: ...' when it has a name."""
+    text = f"{'-'.join(map(str, config['layer_sizes']))}, batch {config['batch_size']}"
+    return f"recipe {config['name']}: {text}" if config.get("name") else text
 
 
 def _data_text(training_images: int, validation_images: int) -> str:
