@@ -24,9 +24,13 @@ def row(recipe: str, paths: list[str], test) -> str:
     raw = np.mean([e.calibration["ece"] for e in evaluations])
     scaled = np.mean([e.calibration["ece_scaled"] for e in evaluations])
     temperatures = ", ".join(f"{m.temperature:.2f}" for m in models)
-    return (f"| {recipe} | {len(models)} | {accuracy.mean():.4f} ± {accuracy.std(ddof=1) if len(models) > 1 else 0:.4f} "
-            f"({accuracy.min():.4f}-{accuracy.max():.4f}) | {minutes.mean():.1f} ({minutes.min():.1f}-{minutes.max():.1f}) "
-            f"| {raw:.4f} | {scaled:.4f} (T = {temperatures}) |")
+    if len(models) > 1:
+        accuracy_text = (f"{accuracy.mean():.4f} ± {accuracy.std(ddof=1):.4f} "
+                         f"({accuracy.min():.4f}-{accuracy.max():.4f})")
+        minutes_text = f"{minutes.mean():.1f} ({minutes.min():.1f}-{minutes.max():.1f})"
+    else:
+        accuracy_text, minutes_text = f"{accuracy[0]:.4f}", f"{minutes[0]:.1f}"
+    return f"| {recipe} | {len(models)} | {accuracy_text} | {minutes_text} | {raw:.4f} | {scaled:.4f} (T = {temperatures}) |"
 
 
 def main(arguments: list[str]) -> None:
