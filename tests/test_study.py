@@ -15,7 +15,7 @@ from digitnet.training import TrainingConfig
 
 SMALL = DataSpec(validation_size=1000, subset=1500)
 BASE = TrainingConfig(epochs=1)
-RATES = (0.05, 1e5)  # a good rate and one that overflows within a few steps
+RATES = (0.05, 1e5)  # a good rate and one whose loss blows up within a few steps
 
 
 def measurements(sweep) -> list[dict]:

@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from digitnet.data import Split, load_dataset, split_train_validation
 from digitnet.errors import DataError, StudyError, TrainingError
-from digitnet.training import (EpochRecord, Reporter, TrainingConfig, TrainingRun, evaluate_split,
-                               history_as_dicts, history_from_dicts, train)
+from digitnet.training import (TRAINING_BLAS_THREADS, EpochRecord, Reporter, TrainingConfig, TrainingRun,
+                               evaluate_split, history_as_dicts, history_from_dicts, train)
 
 #: 21 rates, five per decade from 0.001 to 10 (rounded to 3 significant digits, so 0.1 is exact).
 DEFAULT_LEARNING_RATES = tuple(float(f"{10 ** e:.3g}") for e in np.linspace(-3, 1, 21))
@@ -79,8 +80,8 @@ class TrainingOutcome:
 
     Losses are mean cross-entropy (nats), accuracies fractions in [0, 1], measured on the whole
     training and validation splits after the last epoch. ``diverged`` says why the training failed,
-    or is "": either a number overflowed (then the final measures are NaN and ``history`` holds the
-    epochs finished before), or the network ended worse than a uniform guess.
+    or is "": either ``train`` stopped it because the loss blew up (then the final measures are NaN
+    and ``history`` holds the epochs finished before), or the network ended worse than a uniform guess.
     """
 
     config: TrainingConfig
@@ -105,19 +106,22 @@ class TrainingOutcome:
 
 
 def train_one(config: TrainingConfig, data: DataSpec, reporter: Reporter | None = None) -> TrainingOutcome:
-    """Train ``config`` from scratch on ``data``, on one BLAS thread; divergence is an outcome, not an error."""
-    from threadpoolctl import threadpool_limits
+    """Train ``config`` from scratch on ``data``; divergence is an outcome, not an error.
 
+    Everything runs on one BLAS thread (``train`` sees to its part), so the numbers do not depend on
+    where this runs.
+    """
     training, validation = load_splits(data)
     started = time.perf_counter()
     run = TrainingRun.start(config)
-    # A diverging rate overflows on purpose; the training loop detects it, so numpy need not warn.
-    with threadpool_limits(limits=1), np.errstate(over="ignore", invalid="ignore"):
-        try:
-            train(run, training, validation, reporter=reporter)
-        except TrainingError as e:
-            return TrainingOutcome(config, len(training), run.history, *[math.nan] * len(FINAL_MEASURES), str(e),
-                                   time.perf_counter() - started)
+    try:
+        train(run, training, validation, reporter=reporter)
+    except TrainingError as e:
+        return TrainingOutcome(config, len(training), run.history, *[math.nan] * len(FINAL_MEASURES), str(e),
+                               time.perf_counter() - started)
+    # One BLAS thread here too, so the final measures do not depend on the worker's thread count; and a
+    # network that blew up (finite but huge weights) may overflow when evaluated: that is its result.
+    with threadpool_limits(TRAINING_BLAS_THREADS, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         final = (*evaluate_split(run.network, training), *evaluate_split(run.network, validation))
     return TrainingOutcome(config, len(training), run.history, *final, worse_than_guessing(final[0], config),
                            time.perf_counter() - started)
@@ -128,7 +132,7 @@ def worse_than_guessing(train_loss: float, config: TrainingConfig) -> str:
 
     Predicting every class with equal probability costs ln(classes) nats (2.30 for digits); a
     network that ends above that has lost what it knew at the start, typically because a too-large
-    step killed its ReLUs, even though no number overflowed.
+    step killed its ReLUs, even though the loss never blew up.
     """
     guessing = math.log(config.layer_sizes[-1])
     if train_loss > guessing:
@@ -182,7 +186,7 @@ def run_trainings(configs: Sequence[TrainingConfig], data: DataSpec, jobs: int =
 class Band:
     """The mean and the min-max range of a measure over seeds: each (points,) float64.
 
-    Runs without a value (overflowed, or stopped before that epoch) are left out; NaN where none has one.
+    Runs without a value (stopped before that point) are left out; NaN where none has one.
     """
 
     mean: np.ndarray
@@ -237,7 +241,7 @@ class LearningRateSweep(Sweep):
         return table
 
     def values(self, measure: str) -> np.ndarray:
-        """One of FINAL_MEASURES as (seeds, rates); NaN where a training overflowed."""
+        """One of FINAL_MEASURES as (seeds, rates); NaN where a training was stopped."""
         return self._by_rate(lambda o: getattr(o, measure))
 
     def diverged_mask(self) -> np.ndarray:

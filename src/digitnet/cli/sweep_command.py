@@ -2,6 +2,7 @@
 
 import argparse
 import datetime
+import math
 import os
 import sys
 from pathlib import Path
@@ -80,9 +81,9 @@ def run(args) -> int:
     if args.backend == "dask" and not args.scheduler:
         raise StudyError("--backend dask needs --scheduler HOST:PORT (the address of a Dask scheduler)")
     data = study.DataSpec(args.data_dir, args.validation, args.subset)
-    base = TrainingConfig(layer_sizes=(784, *args.hidden, 10), learning_rate=getattr(args, "learning_rate", 0.1),
-                          batch_size=args.batch_size, epochs=args.epochs, seed=args.seed)
-    rates = (args.rates or study.DEFAULT_LEARNING_RATES) if args.sweep == "lr" else (base.learning_rate,)
+    rates = (args.rates or study.DEFAULT_LEARNING_RATES) if args.sweep == "lr" else (args.learning_rate,)
+    base = TrainingConfig(layer_sizes=(784, *args.hidden, 10), learning_rate=rates[0], batch_size=args.batch_size,
+                          epochs=args.epochs, seed=args.seed)
     trainings = len(rates) * args.seeds
     progress, reporter, close = _progress(args, trainings, base.epochs)
     options = {"jobs": args.jobs, "backend": args.backend, "scheduler": args.scheduler, "reporter": reporter,
@@ -119,7 +120,8 @@ def _progress(args, trainings: int, epochs: int):
     if trainings == 1 and args.backend == "loky":
         from digitnet.cli.progress import ProgressReporter
 
-        return None, ProgressReporter(epochs), lambda: None
+        reporter = ProgressReporter(epochs)
+        return None, reporter, reporter.close
     from tqdm import tqdm
 
     bar = tqdm(total=trainings, desc=f"sweep {args.sweep}", unit="training", file=sys.stderr, dynamic_ncols=True)
@@ -143,14 +145,20 @@ def _csv(rows: list[dict]) -> str:
     return text.getvalue()
 
 
+def _cell(value: float, spec: str, width: int) -> str:
+    """A number for a table, or "-" where no training had one (they all diverged)."""
+    return f"{'-' if math.isnan(value) else format(value, spec):>{width}}"
+
+
 def format_learning_rate_sweep(sweep) -> str:
     """A table: per rate, the mean final losses and validation accuracy, and how many trainings diverged."""
-    losses = {m: sweep.band(m).mean for m in ("train_loss", "validation_loss", "validation_accuracy")}
+    mean = {m: sweep.band(m).mean for m in ("train_loss", "validation_loss", "validation_accuracy")}
     diverged = sweep.diverged_mask()
     lines = [f"{'rate':>8}  {'train loss':>10}  {'val loss':>8}  {'val acc':>7}  diverged"]
     for i, rate in enumerate(sweep.rates):
-        lines.append(f"{rate:>8g}  {losses['train_loss'][i]:>10.4f}  {losses['validation_loss'][i]:>8.4f}  "
-                     f"{losses['validation_accuracy'][i]:>7.2%}  {int(diverged[:, i].sum())}/{diverged.shape[0]}")
+        cells = [_cell(mean["train_loss"][i], ".4f", 10), _cell(mean["validation_loss"][i], ".4f", 8),
+                 _cell(mean["validation_accuracy"][i], ".2%", 7)]
+        lines.append(f"{rate:>8g}  {'  '.join(cells)}  {int(diverged[:, i].sum())}/{diverged.shape[0]}")
     chosen = sweep.chosen_rate
     lines.append("no rate trained without diverging" if chosen is None
                  else f"chosen learning rate {chosen:g} (lowest mean validation loss, no seed diverged)")
