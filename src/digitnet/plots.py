@@ -69,8 +69,9 @@ def _save_palette_png(figure: Figure, path) -> None:
 
 
 def _recipe_text(config: dict) -> str:
-    """'784-128-64-10, batch 32' from a recipe or TrainingConfig dict."""
-    return f"{'-'.join(map(str, config['layer_sizes']))}, batch {config['batch_size']}"
+    """'784-128-64-10, batch 32' from a recipe or TrainingConfig dict; 'recipe best: ...' when it has a name."""
+    text = f"{'-'.join(map(str, config['layer_sizes']))}, batch {config['batch_size']}"
+    return f"recipe {config['name']}: {text}" if config.get("name") else text
 
 
 def _data_text(training_images: int, validation_images: int) -> str:
@@ -320,4 +321,21 @@ def weights_figure(tiles: np.ndarray, columns: int = 16, pixel: int = 2) -> Figu
     figure.colorbar(image, ax=ax, shrink=0.6, label="weight / largest |weight| of its unit")
     ax.set_title(f"First-layer weights: what each of the {units} hidden units looks for in a 28x28 digit\n"
                  "red: ink there excites the unit; blue: ink there inhibits it")
+    return figure
+
+
+@styled
+def augment_figure(columns: dict[str, np.ndarray], title: str) -> Figure:
+    """A grid of digits: one row per example, one column per entry of ``columns`` (title -> (n, 784)),
+    as ``augment.example_grid`` gives them."""
+    titles = list(columns)
+    rows = len(columns[titles[0]])
+    figure = Figure(figsize=(0.9 * len(titles), 0.9 * rows + 1.2), layout="constrained")
+    axes = figure.subplots(rows, len(titles), squeeze=False)
+    for c, name in enumerate(titles):
+        axes[0, c].set_title(name, fontsize=9)
+        for r in range(rows):
+            axes[r, c].imshow(columns[name][r].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+            axes[r, c].set_axis_off()
+    figure.suptitle(title)
     return figure

@@ -78,12 +78,41 @@ def _draw_weights(args):
     return weights_figure(first_layer_tiles(load_model(args.model)))
 
 
+def _augment_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", default="best", metavar="NAME|FILE",
+                   help="whose augmentation to show: best (default), a .toml recipe file or a model file")
+    p.add_argument("--count", type=positive_int, default=8, help="how many training digits (rows; default 8)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the distortions (default 0)")
+    add_data_option(p)
+
+
+def _draw_augment(args):
+    import numpy as np
+
+    from digitnet.augment import example_grid
+    from digitnet.data import load_dataset, split_train_validation
+    from digitnet.plots import augment_figure
+    from digitnet.recipes import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    a = recipe.config.augmentation
+    if not a.enabled:
+        raise DigitnetError(f"recipe {recipe.name} does not augment its training images")
+    digits = split_train_validation(load_dataset(args.data_dir), 0)[0].images[: args.count]
+    columns = example_grid(digits, a, np.random.default_rng(args.seed))
+    return augment_figure(columns, f"Training digits under recipe {recipe.name}'s distortions: each alone, "
+                                   f"then all together\nup to: shift {a.shift:g} px, rotation {a.rotation:g} deg, "
+                                   f"scale {a.scale:.0%}, shear {a.shear:g} deg,\nelastic {a.elastic:g} px RMS, "
+                                   f"thickness {a.thickness:.0%} of one pixel")
+
+
 FIGURES = {
     "history": ("loss and accuracy per epoch of a training run", _history_arguments, _draw_history),
     "sweep": ("redraw the figure of a sweep from its results", _sweep_arguments, _draw_sweep),
     "confusion": ("confusion matrix of a model on the MNIST test set", _model_and_data_arguments, _draw_confusion),
     "errors": ("gallery of the test digits a model misreads, surest first", _errors_arguments, _draw_errors),
     "weights": ("first-layer weights of a model as 28x28 tiles", add_model_option, _draw_weights),
+    "augment": ("a grid of training digits distorted by a recipe's augmentation", _augment_arguments, _draw_augment),
 }
 
 

@@ -9,19 +9,25 @@ update (tests hold them to float32 rounding) with fewer, allocation-free NumPy c
 - the learning rate and the 1/batch of the mean loss are folded into the output gradient, so the
   backward pass yields ready-made parameter updates;
 - all parameters live in one flat buffer (the network's arrays become views of it), and so do
-  their updates, so that SGD is a single in-place subtraction.
+  their updates, so that SGD is a single in-place subtraction; momentum, Nesterov and weight
+  decay are applied to those same flat arrays by an update from ``nn.optim``.
 """
 
 import numpy as np
 
 from digitnet.nn.network import Network
+from digitnet.nn.optim import PlainUpdate
 
 
 class FusedSGDTrainer:
-    """Applies SGD steps to ``network`` in place, for batches of at most ``batch_size`` rows."""
+    """Applies SGD steps to ``network`` in place, for batches of at most ``batch_size`` rows.
 
-    def __init__(self, network: Network, batch_size: int):
+    ``update`` turns the learning-rate-scaled steps into parameter changes (default: plain SGD).
+    """
+
+    def __init__(self, network: Network, batch_size: int, update=None):
         self.network = network
+        self.update = update or PlainUpdate()
         dtype = network.dtype
         sizes = network.layer_sizes
         self.batch_size = batch_size
@@ -38,7 +44,7 @@ class FusedSGDTrainer:
 
     def step(self, images: np.ndarray, labels: np.ndarray, batch_indices: np.ndarray,
              learning_rate: float) -> float:
-        """One SGD step on the rows ``batch_indices`` of images (n, n_in) / labels (n,).
+        """One gradient step on the rows ``batch_indices`` of images (n, n_in) / labels (n,).
 
         Returns the batch's mean cross-entropy before the update.
         """
@@ -89,7 +95,7 @@ class FusedSGDTrainer:
                 np.greater(below, 0, out=positive[i - 1])
                 ups[i - 1] *= positive[i - 1]
                 upstream = ups[i - 1]
-        self._parameters -= self._steps
+        self.update.apply(self._parameters, self._steps, learning_rate)
         return loss
 
 
