@@ -80,3 +80,14 @@ def test_min_confidence_outside_0_to_1_is_refused_in_one_line(value, page_file, 
     with pytest.raises(SystemExit) as exit_:
         main(["predict", "--min-confidence", value, str(page_file)])
     assert exit_.value.code == 2 and len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_predict_keeps_scipy_matplotlib_and_torch_off_its_import_path(page_file):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom digitnet.cli import main\n"
+            f"main(['predict', {str(page_file)!r}])\n"
+            "print(sorted(m for m in ('scipy', 'matplotlib', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"
