@@ -23,17 +23,10 @@ def model():
     return load_model()
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    from digitnet.data import load_dataset
-
-    dataset = load_dataset()
-    return dataset.test_images, dataset.test_labels
-
-
 def pages(condition, mnist, count=PAGES_PER_CONDITION):
+    """Pages of MNIST test digits (``mnist``: the Dataset fixture of conftest) under ``condition``."""
     rng = np.random.default_rng([TEST_SEED, CONDITIONS.index(condition)])
-    return [make_page(condition, rng, *mnist) for _ in range(count)]
+    return [make_page(condition, rng, mnist.test_images, mnist.test_labels) for _ in range(count)]
 
 
 @pytest.mark.parametrize("condition", CONDITIONS)

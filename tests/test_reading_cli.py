@@ -11,11 +11,8 @@ from digitnet.reading.synthetic import make_page
 
 
 @pytest.fixture(scope="module")
-def page_file(tmp_path_factory):
-    from digitnet.data import load_dataset
-
-    dataset = load_dataset()
-    page = make_page("rows", np.random.default_rng(11), dataset.test_images, dataset.test_labels)
+def page_file(tmp_path_factory, mnist):
+    page = make_page("rows", np.random.default_rng(11), mnist.test_images, mnist.test_labels)
     path = tmp_path_factory.mktemp("pages") / "page.png"
     page.image.save(path)
     return path
