@@ -63,13 +63,16 @@ class Recipe:
         return cls(str(merged["name"]), config, int(merged["validation_size"]), bool(merged["calibrate"]))
 
     def with_overrides(self, **overrides) -> "Recipe":
-        """This recipe with some config fields (or validation_size, calibrate) replaced; None values are ignored."""
+        """This recipe with some config fields (or validation_size, calibrate) replaced; None values are ignored.
+
+        The result keeps the name unless a training choice changed: a different seed or number of
+        held-out images trains the same recipe on other draws or data, and the metadata records both.
+        """
         overrides = {k: v for k, v in overrides.items() if v is not None}
         validation_size = overrides.pop("validation_size", self.validation_size)
         calibrate = overrides.pop("calibrate", self.calibrate)
         config = replace(self.config, **overrides)
-        same = replace(config, seed=self.config.seed) == self.config and \
-            (validation_size, calibrate) == (self.validation_size, self.calibrate)
+        same = replace(config, seed=self.config.seed) == self.config and calibrate == self.calibrate
         return Recipe(self.name if same else f"{self.name}-modified", config, validation_size, calibrate)
 
 
