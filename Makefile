@@ -14,6 +14,7 @@ $(BIN)/digitnet: pyproject.toml
 demo: $(BIN)/digitnet
 	$(BIN)/digitnet info
 	$(BIN)/digitnet evaluate
+	$(BIN)/digitnet predict examples/*.png examples/*.jpg --annotate runs/demo/annotated.png
 
 test: $(BIN)/digitnet
 	$(BIN)/python -m pytest

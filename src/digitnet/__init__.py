@@ -3,6 +3,7 @@
 The public API::
 
     from digitnet import load_model, load_dataset, Network, TrainingConfig, TrainingRun, train
+    from digitnet import read_digits   # imported on first use: reading needs Pillow
 """
 
 __version__ = "0.1.0"
@@ -15,5 +16,14 @@ from digitnet.training import TrainingConfig, TrainingRun, train
 
 __all__ = [
     "DataError", "Dataset", "DigitnetError", "ImageError", "Model", "ModelFileError", "Network", "Split",
-    "TrainingConfig", "TrainingError", "TrainingRun", "load_dataset", "load_model", "save_model", "train",
+    "TrainingConfig", "TrainingError", "TrainingRun", "load_dataset", "load_model", "read_digits", "save_model",
+    "train",
 ]
+
+
+def __getattr__(name):
+    if name == "read_digits":
+        from digitnet.reading import read_digits
+
+        return read_digits
+    raise AttributeError(f"module 'digitnet' has no attribute {name!r}")

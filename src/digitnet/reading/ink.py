@@ -1,0 +1,96 @@
+"""Where the ink is: polarity, paper level under uneven light, noise, and an ink mask.
+
+All functions work on grey levels as float32 arrays in [0, 1]. ``measure_ink`` looks at a whole
+(downscaled) page once and returns an ``InkModel``; the model then turns any patch of the page, at
+any resolution, into ink strength in [0, 1] (0 = paper, 1 = a full-strength stroke), so digits can
+be found on a small copy of a large photo and read from the full-resolution pixels.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+PAPER_BLOCKS = 32           # the paper level is estimated on a grid this many blocks along the long side
+MIN_CONTRAST = 0.06         # ink must differ from paper by at least this much (of full scale)
+NOISE_SIGMAS = 5.0          # ... and by this many standard deviations of the paper's noise
+THRESHOLD_OF_STRENGTH = 0.3  # the mask keeps pixels with at least this fraction of typical ink strength
+
+
+@dataclass
+class InkModel:
+    """How ink looks on one page.
+
+    dark_ink: True for dark strokes on light paper; False for light on dark (chalkboard, MNIST).
+    paper: (rows, cols) float32, the paper's ink-positive level on a coarse grid over the page.
+    strength: typical ink-minus-paper difference of a stroke (> 0); threshold: mask cut-off, same units.
+    """
+
+    dark_ink: bool
+    paper: np.ndarray
+    strength: float
+    threshold: float
+
+    def ink(self, grey: np.ndarray, region: tuple[float, float, float, float] | None = None) -> np.ndarray:
+        """Ink strength of a patch: grey (h, w) in [0, 1] -> (h, w) float32 in [0, 1].
+
+        region: the patch's (x0, y0, x1, y1) as fractions of the page (default: the whole page).
+        """
+        positive = 1.0 - grey if self.dark_ink else grey
+        excess = positive - self.paper_level(region or (0.0, 0.0, 1.0, 1.0), grey.shape)
+        floor = 0.5 * self.threshold
+        return np.clip((excess - floor) / (self.strength - floor), 0.0, 1.0).astype(np.float32)
+
+    def paper_level(self, region: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:
+        """The paper level over ``region`` (page fractions) resampled to ``shape`` (h, w)."""
+        rows, cols = self.paper.shape
+        x0, y0, x1, y1 = region
+        box = (x0 * cols, y0 * rows, x1 * cols, y1 * rows)
+        grid = Image.fromarray(self.paper, "F")
+        return np.asarray(grid.resize((shape[1], shape[0]), Image.BILINEAR, box=box), dtype=np.float32)
+
+    def mask(self, ink: np.ndarray) -> np.ndarray:
+        """Pixels that are ink: ink (h, w) from ``ink`` -> (h, w) bool."""
+        floor = 0.5 * self.threshold
+        return ink > (self.threshold - floor) / (self.strength - floor)
+
+
+def measure_ink(grey: np.ndarray) -> InkModel | None:
+    """Study a page: grey (h, w) float32 in [0, 1] -> its InkModel, or None when it holds no ink."""
+    sample = grey[:: max(1, grey.shape[0] // 400), :: max(1, grey.shape[1] // 400)]
+    low, median, high = np.percentile(sample, [0.5, 50, 99.5])
+    dark_ink = bool(median - low >= high - median)
+    positive = 1.0 - grey if dark_ink else grey
+    paper = paper_grid(positive)
+    excess = positive - _upsample(paper, grey.shape)
+    offset = float(np.median(excess[::2, ::2]))
+    paper += offset
+    excess -= offset
+    noise = 1.4826 * float(np.median(np.abs(excess[::2, ::2])))
+    floor = max(MIN_CONTRAST, NOISE_SIGMAS * noise)
+    strong = excess[excess > floor]
+    if strong.size < 12:
+        return None
+    strength = float(np.percentile(strong, 90))
+    return InkModel(dark_ink, paper, strength, max(floor, THRESHOLD_OF_STRENGTH * strength))
+
+
+def paper_grid(positive: np.ndarray) -> np.ndarray:
+    """The paper's level on a coarse grid: positive (h, w) ink-positive grey -> (rows, cols) float32.
+
+    Each block's median, then the minimum over 3x3 neighbouring blocks (so blocks filled with a fat
+    stroke take their neighbours' paper), then a 3x3 mean to smooth the steps.
+    """
+    h, w = positive.shape
+    block = max(2, int(np.ceil(max(h, w) / PAPER_BLOCKS)))
+    rows, cols = -(-h // block), -(-w // block)
+    padded = np.pad(positive, ((0, rows * block - h), (0, cols * block - w)), mode="edge")
+    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    medians = np.median(blocks, axis=2).astype(np.float32)
+    grid = Image.fromarray(medians, "F")
+    lowest = np.pad(np.asarray(grid.filter(ImageFilter.MinFilter(3)), dtype=np.float32), 1, mode="edge")
+    return np.mean([lowest[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)], axis=0)
+
+
+def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(grid, "F").resize((shape[1], shape[0]), Image.BILINEAR), dtype=np.float32)

@@ -1,0 +1,176 @@
+"""Realistic test pages with known digits, for tests, examples and the held-aside reading evaluation.
+
+A page is MNIST *test* digits or handwriting-font digits, composed on paper with an ink colour and
+one real-world condition (blue ballpoint on cream paper, chalkboard, shadows, noise and JPEG, ruled
+lines, thin pen, fat marker, broken strokes, specks, ...). ``make_page`` returns the image, the
+text that is written on it and each digit's true box (input pixels, x1/y1 exclusive).
+"""
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+FONT_FILES = (
+    "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf",
+    "/usr/share/fonts/truetype/fifthhorseman/dkgBd.ttf",
+    "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
+)
+CONDITIONS = (
+    "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
+    "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent",
+)
+
+
+@dataclass
+class Page:
+    image: Image.Image
+    text: str
+    boxes: list[tuple[int, int, int, int]]
+    condition: str
+
+
+def available_fonts() -> list[str]:
+    return [f for f in FONT_FILES if Path(f).exists()]
+
+
+def mnist_glyph(image: np.ndarray, height: int) -> np.ndarray:
+    """An MNIST digit (28, 28) uint8 scaled to ``height`` px, cropped to its ink: (h, w) float32 in [0, 1]."""
+    rows, cols = np.nonzero(image > 40)
+    crop = image[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    scale = height / crop.shape[0]
+    size = (max(2, round(crop.shape[1] * scale)), height)
+    return np.asarray(Image.fromarray(crop).resize(size, Image.BICUBIC), dtype=np.float32).clip(0, 255) / 255
+
+
+def font_glyph(digit: int, height: int, font_file: str) -> np.ndarray:
+    """A digit rendered in a handwriting font, ``height`` px tall: (h, w) float32 in [0, 1]."""
+    font = ImageFont.truetype(font_file, size=round(height * 1.5))
+    canvas = Image.new("L", (height * 2, height * 3), 0)
+    ImageDraw.Draw(canvas).text((height // 2, height // 2), str(digit), fill=255, font=font)
+    box = canvas.getbbox()
+    glyph = canvas.crop(box)
+    scale = height / glyph.height
+    glyph = glyph.resize((max(2, round(glyph.width * scale)), height), Image.BICUBIC)
+    return np.asarray(glyph, dtype=np.float32) / 255
+
+
+def restroke(glyph: np.ndarray, size: int, thinner: bool) -> np.ndarray:
+    """Thin (pen) or thicken (marker) a glyph's strokes by a square min/max filter of ``size``."""
+    image = Image.fromarray((glyph * 255).astype(np.uint8), "L")
+    flt = ImageFilter.MinFilter(size) if thinner else ImageFilter.MaxFilter(size)
+    return np.asarray(image.filter(flt), dtype=np.float32) / 255
+
+
+def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray, mnist_labels: np.ndarray,
+              digits: int = 4, height: int = 48) -> Page:
+    """One page of ``condition`` with ``digits`` digits (two rows for "rows") about ``height`` px tall."""
+    if condition == "small":
+        height = 16
+    elif condition in ("thin_pen", "fat_marker"):
+        height = max(height, 96)
+    rows = 2 if condition == "rows" else 1
+    glyphs, text = [], []
+    for _ in range(rows * digits):
+        size = int(height * rng.uniform(0.85, 1.15))
+        if condition == "fonts":
+            label = int(rng.integers(10))
+            glyph = font_glyph(label, size, available_fonts()[int(rng.integers(len(available_fonts())))])
+        else:
+            index = int(rng.integers(len(mnist_images)))
+            label, glyph = int(mnist_labels[index]), mnist_glyph(mnist_images[index], size)
+        if condition == "thin_pen":
+            glyph = (glyph > 0.5).astype(np.float32)
+            glyph = restroke(glyph, max(3, size // 20) | 1, thinner=True)
+        elif condition == "fat_marker":
+            glyph = restroke(glyph, max(3, size // 12) | 1, thinner=False)
+        elif condition == "broken":
+            glyph = glyph * (_stripes(glyph.shape, rng, max(2, size // 12)))
+        glyphs.append(glyph)
+        text.append(str(label))
+    margin = height
+    gap = lambda: int(height * rng.uniform(0.25, 0.6))  # noqa: E731
+    row_widths = [sum(g.shape[1] for g in glyphs[r * digits : (r + 1) * digits]) + gap() * digits for r in range(rows)]
+    width = max(row_widths) + 2 * margin
+    page_height = int(rows * height * 1.9 + 2 * margin)
+    ink = np.zeros((page_height, width), dtype=np.float32)
+    boxes = []
+    for r in range(rows):
+        x = margin + int(rng.integers(0, height // 2 + 1))
+        base = margin + int(r * height * 1.9)
+        for glyph in glyphs[r * digits : (r + 1) * digits]:
+            y = base + int(rng.integers(0, height // 5 + 1))
+            h, w = glyph.shape
+            ink[y : y + h, x : x + w] = np.maximum(ink[y : y + h, x : x + w], glyph)
+            ys, xs = np.nonzero(glyph > 0.25)
+            boxes.append((x + int(xs.min()), y + int(ys.min()), x + int(xs.max()) + 1, y + int(ys.max()) + 1))
+            x += w + gap()
+    image = _render(ink, condition, rng, height)
+    return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition)
+
+
+def _stripes(shape, rng, gap_width: int) -> np.ndarray:
+    """A mask of 1s with two thin bands of 0s across it: a pen that skips."""
+    mask = np.ones(shape, dtype=np.float32)
+    for _ in range(2):
+        y = int(rng.integers(shape[0] // 5, 4 * shape[0] // 5))
+        mask[y : y + gap_width] = 0
+    return mask
+
+
+PAPER = {"cream": (245, 238, 215), "white": (250, 250, 248), "board": (40, 55, 45)}
+INKS = {"black": (25, 25, 30), "blue": (25, 45, 150), "pencil": (150, 150, 150), "chalk": (235, 235, 230)}
+
+
+def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: int) -> Image.Image:
+    """Put ``ink`` (h, w) in [0, 1] on paper under ``condition``; returns the page image."""
+    h, w = ink.shape
+    paper, colour = PAPER["white"], INKS["black"]
+    if condition == "chalkboard":
+        paper, colour = PAPER["board"], INKS["chalk"]
+    elif condition == "blue_on_cream":
+        paper, colour = PAPER["cream"], INKS["blue"]
+    elif condition == "pencil_low_contrast":
+        paper, colour = (225, 222, 215), INKS["pencil"]
+    page = np.empty((h, w, 3), dtype=np.float32)
+    page[:] = paper
+    if condition == "ruled":
+        for y in range(int(height * 0.9), h, int(height * 0.9)):
+            page[y : y + 2] = (170, 200, 235)
+    if condition == "specks":
+        for _ in range(12):
+            y, x = int(rng.integers(h - 3)), int(rng.integers(w - 3))
+            r = int(rng.integers(1, 3))
+            page[y : y + r, x : x + r] = colour
+    alpha = ink[..., None]
+    page = page * (1 - alpha) + np.array(colour, dtype=np.float32) * alpha
+    if condition == "shadow":
+        ys, xs = np.mgrid[0:h, 0:w]
+        page *= (0.45 + 0.55 * (xs / w) * (0.6 + 0.4 * ys / h))[..., None]
+    if condition == "noise_blur_jpeg":
+        page += rng.normal(0, 12, page.shape)
+    image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8), "RGB")
+    if condition == "noise_blur_jpeg":
+        image = image.filter(ImageFilter.GaussianBlur(1.2))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=35)
+        image = Image.open(io.BytesIO(buffer.getvalue()))
+        image.load()
+    if condition == "tilt":
+        image = image.rotate(float(rng.uniform(-6, 6)), resample=Image.BICUBIC, fillcolor=paper)
+    if condition == "transparent":
+        rgba = Image.new("RGBA", image.size, (0, 0, 0, 0))
+        rgba.putalpha(Image.fromarray((ink * 255).astype(np.uint8), "L"))
+        return rgba
+    return image
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0

@@ -1,0 +1,82 @@
+"""digitnet predict on the command line: plain text, JSON Lines, pictures, and one error line per bad image."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitnet.cli import main
+from digitnet.reading.synthetic import make_page
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory):
+    from digitnet.data import load_dataset
+
+    dataset = load_dataset()
+    page = make_page("rows", np.random.default_rng(11), dataset.test_images, dataset.test_labels)
+    path = tmp_path_factory.mktemp("pages") / "page.png"
+    page.image.save(path)
+    return path
+
+
+@pytest.fixture
+def blank_file(tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("L", (200, 120), 240).save(path)
+    return path
+
+
+def test_plain_output_gives_the_text_then_one_line_per_digit(page_file, capsys):
+    assert main(["predict", str(page_file)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 8 and " / " in lines[0]
+    assert all("box (" in line and "%" in line for line in lines[1:])
+
+
+def test_json_prints_one_object_per_image_and_nothing_else(page_file, blank_file, capsys):
+    assert main(["predict", "--json", str(page_file), str(blank_file)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["image"] for r in records] == [str(page_file), str(blank_file)]
+    assert len(records[0]["digits"]) == 8 and records[0]["text"].count("\n") == 1
+    assert records[1] == {"image": str(blank_file), "text": "", "digits": []}
+
+
+def test_blank_page_says_no_digits_found_and_exits_0(blank_file, capsys):
+    assert main(["predict", str(blank_file)]) == 0
+    assert "no digits found" in capsys.readouterr().out
+
+
+def test_one_bad_image_does_not_stop_the_others_and_exit_code_says_so(page_file, tmp_path, capsys):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    code = main(["predict", "--json", str(bad), str(page_file), str(tmp_path / "missing.png")])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert [json.loads(line)["image"] for line in out.splitlines()] == [str(page_file)]
+    errors = err.splitlines()
+    assert len(errors) == 2 and "notes.png" in errors[0] and "missing.png" in errors[1]
+    assert "Traceback" not in err
+
+
+def test_annotate_and_crops_write_png_files(page_file, tmp_path, capsys):
+    annotated, crops = tmp_path / "out" / "annotated.png", tmp_path / "crops.png"
+    assert main(["predict", str(page_file), "--annotate", str(annotated), "--crops", str(crops)]) == 0
+    with Image.open(annotated) as a, Image.open(crops) as c:
+        assert a.size == Image.open(page_file).size and c.width > c.height
+    assert not list(tmp_path.glob("**/*.part"))
+
+
+def test_min_confidence_writes_question_marks(page_file, capsys):
+    assert main(["predict", "--json", "--min-confidence", "1", str(page_file)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    expected = "".join("?" if d["confidence"] < 1 else str(d["digit"]) for d in record["digits"])
+    assert record["text"].replace("\n", "") == expected
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "high"])
+def test_min_confidence_outside_0_to_1_is_refused_in_one_line(value, page_file, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "--min-confidence", value, str(page_file)])
+    assert exit_.value.code == 2 and len(capsys.readouterr().err.splitlines()) == 1
