@@ -17,7 +17,7 @@ from digitnet import __version__
 from digitnet.errors import ImageError
 from digitnet.modelfile import Model
 from digitnet.reading import annotate as annotate_image
-from digitnet.reading import read_digits
+from digitnet.reading import load_image, read_digits
 from digitnet.serve.payload import model_description, png_data_url, reading_payload
 from digitnet.serve.upload import FILE_FIELD, read_image
 
@@ -52,10 +52,11 @@ READ_RESPONSES = {
 
 def read_reply(image: bytes, image_name: str, model: Model, annotate: bool) -> dict:
     """Read the digits in an encoded image; with ``annotate``, add the annotated image as a PNG data URL."""
-    reading = read_digits(image, model)
+    picture = load_image(image, image_name)
+    reading = read_digits(picture, model)
     payload = reading_payload(reading, model, image_name)
     if annotate:
-        payload["annotated_image"] = png_data_url(annotate_image(image, reading))
+        payload["annotated_image"] = png_data_url(annotate_image(picture, reading))
     return payload
 
 
