@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench figures seed-model clean
+.PHONY: demo test bench figures seed-model serve-figure bench-serve clean
 
 $(BIN)/digitnet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ bench: $(BIN)/digitnet
 seed-model: $(BIN)/digitnet
 	$(BIN)/digitnet train --epochs 200 --learning-rate 0.1 --batch-size 32 --seed 0 --validation 0 \
 		--quiet --out src/digitnet/models/seed.npz
+
+# The README screenshot of `digitnet serve`, taken by the browser test in headless Chromium.
+serve-figure: $(BIN)/digitnet
+	DIGITNET_ARTIFACTS=runs/serve-artifacts $(BIN)/python -m pytest -q tests/test_serve_browser.py
+	cp runs/serve-artifacts/serve.png docs/figures/serve.png
+
+bench-serve: $(BIN)/digitnet
+	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache

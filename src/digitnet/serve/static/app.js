@@ -3,6 +3,9 @@
 "use strict";
 
 const READ_DELAY_MS = 120; // wait this long after a change before reading, to batch quick strokes
+// The pad is sent at half size: the network sees 28x28 anyway, and a quarter of the pixels reads
+// the same digits about four times faster.
+const SEND_SCALE = 0.5;
 const PAPER = "#ffffff";
 const INK = "#111111";
 // Heat-strip colours, from a silent unit (0) to the most active unit of its layer (1).
@@ -49,6 +52,16 @@ function redraw() {
   ctx.fillStyle = PAPER;
   ctx.fillRect(0, 0, pad.width, pad.height);
   strokes.forEach(paintStroke);
+}
+
+function sendCopy() {
+  const copy = document.createElement("canvas");
+  copy.width = Math.round(pad.width * SEND_SCALE);
+  copy.height = Math.round(pad.height * SEND_SCALE);
+  const copyContext = copy.getContext("2d");
+  copyContext.imageSmoothingQuality = "high";
+  copyContext.drawImage(pad, 0, 0, copy.width, copy.height);
+  return copy;
 }
 
 function padPoint(event) {
@@ -124,7 +137,7 @@ async function readPad() {
   }
   readInFlight = true;
   try {
-    const png = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+    const png = await new Promise((resolve) => sendCopy().toBlob(resolve, "image/png"));
     await readImage(png, { "Content-Type": "image/png" }, "", "your drawing");
   } finally {
     readInFlight = false;
@@ -134,6 +147,10 @@ async function readPad() {
 
 async function readPhoto(file) {
   if (!file) return;
+  // The photo is now what the reading shows: a pad read still waiting to start is dropped.
+  clearTimeout(readTimer);
+  readTimer = null;
+  drawingChanged = false;
   const form = new FormData();
   form.append("file", file);
   $("status").textContent = `Reading ${file.name}…`;
