@@ -27,6 +27,7 @@ PAGES = {  # file name -> (condition, digits per row)
     "shadow-noise-photo.jpg": ("shadow", 4),
     "handwriting-font.png": ("fonts", 5),
     "fat-marker.png": ("fat_marker", 3),
+    "touching.png": ("touching", 3),
 }
 
 
@@ -37,9 +38,11 @@ def main() -> None:
     threes = dataset.test_images[dataset.test_labels == 3]
     three = make_page("thin_pen", rng, threes, np.full(len(threes), 3), digits=1, height=220)
     _save(three.image, EXAMPLES / "thin-pen-three.png")
+    print(f"thin-pen-three.png: {three.text}")
     for name, (condition, digits) in PAGES.items():
         page = make_page(condition, rng, dataset.test_images, dataset.test_labels, digits=digits)
         _save(page.image, EXAMPLES / name)
+        print(f"{name}: {page.text.replace(chr(10), ' / ')}")
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
     source = EXAMPLES / "blue-ink-on-cream.jpg"
     annotate(source, read_digits(source, load_model())).save(FIGURE, optimize=True)

@@ -11,11 +11,8 @@ from digitnet.reading.synthetic import make_page
 
 
 @pytest.fixture(scope="module")
-def page_file(tmp_path_factory):
-    from digitnet.data import load_dataset
-
-    dataset = load_dataset()
-    page = make_page("rows", np.random.default_rng(11), dataset.test_images, dataset.test_labels)
+def page_file(tmp_path_factory, mnist):
+    page = make_page("rows", np.random.default_rng(11), mnist.test_images, mnist.test_labels)
     path = tmp_path_factory.mktemp("pages") / "page.png"
     page.image.save(path)
     return path
@@ -80,3 +77,14 @@ def test_min_confidence_outside_0_to_1_is_refused_in_one_line(value, page_file, 
     with pytest.raises(SystemExit) as exit_:
         main(["predict", "--min-confidence", value, str(page_file)])
     assert exit_.value.code == 2 and len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_predict_keeps_scipy_matplotlib_and_torch_off_its_import_path(page_file):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom digitnet.cli import main\n"
+            f"main(['predict', {str(page_file)!r}])\n"
+            "print(sorted(m for m in ('scipy', 'matplotlib', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"

@@ -3,27 +3,35 @@
 The public API::
 
     from digitnet import load_model, load_dataset, Network, TrainingConfig, TrainingRun, train
-    from digitnet import read_digits   # imported on first use: reading needs Pillow
+    from digitnet import read_digits
 """
 
 __version__ = "0.1.0"
 
-from digitnet.data import Dataset, Split, load_dataset
-from digitnet.errors import DataError, DigitnetError, ImageError, ModelFileError, TrainingError
-from digitnet.modelfile import Model, load_model, save_model
-from digitnet.nn.network import Network
-from digitnet.training import TrainingConfig, TrainingRun, train
+import importlib
 
-__all__ = [
-    "DataError", "Dataset", "DigitnetError", "ImageError", "Model", "ModelFileError", "Network", "Split",
-    "TrainingConfig", "TrainingError", "TrainingRun", "load_dataset", "load_model", "read_digits", "save_model",
-    "train",
-]
+from digitnet.errors import DataError, DigitnetError, ImageError, ModelFileError, TrainingError
+
+# Each name is imported from its module on first use, so that a command pays only for what it uses
+# (``digitnet predict`` never loads training, augmentation or SciPy).
+_LAZY_EXPORTS = {
+    "Dataset": "digitnet.data", "Split": "digitnet.data", "load_dataset": "digitnet.data",
+    "Model": "digitnet.modelfile", "load_model": "digitnet.modelfile", "save_model": "digitnet.modelfile",
+    "Network": "digitnet.nn.network",
+    "TrainingConfig": "digitnet.training", "TrainingRun": "digitnet.training", "train": "digitnet.training",
+    "read_digits": "digitnet.reading",
+}
+
+__all__ = ["DataError", "DigitnetError", "ImageError", "ModelFileError", "TrainingError", *_LAZY_EXPORTS]
 
 
 def __getattr__(name):
-    if name == "read_digits":
-        from digitnet.reading import read_digits
+    if name not in _LAZY_EXPORTS:
+        raise AttributeError(f"module 'digitnet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
 
-        return read_digits
-    raise AttributeError(f"module 'digitnet' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_EXPORTS))

@@ -22,3 +22,7 @@ class ImageError(DigitnetError):
 
 class TrainingError(DigitnetError):
     """Training cannot go on (e.g. the loss or the weights became non-finite)."""
+
+
+class StudyError(DigitnetError):
+    """A sweep cannot run (e.g. its cluster is unreachable) or a results/history file is unusable."""

@@ -1,9 +1,10 @@
-"""How well a model reads the MNIST test set: accuracy, per-class scores, confusion matrix."""
+"""How well a model reads the MNIST test set: accuracy, per-class scores, confusion matrix, calibration."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from digitnet.calibration import calibration_errors
 from digitnet.data import Split
 from digitnet.metrics import confusion_matrix, per_class_scores
 from digitnet.modelfile import Model
@@ -11,28 +12,36 @@ from digitnet.modelfile import Model
 
 @dataclass
 class Evaluation:
-    """accuracy in [0, 1]; confusion (10, 10) counts, row = true digit; per_class: name -> (10,)."""
+    """accuracy in [0, 1]; confusion (10, 10) counts, row = true digit; per_class: name -> (10,);
+    calibration: expected calibration error of the raw softmax (``ece``) and of the model's own,
+    temperature-scaled probabilities (``ece_scaled``), with that ``temperature``."""
 
     accuracy: float
     confusion: np.ndarray
     per_class: dict[str, np.ndarray]
+    calibration: dict
 
     def to_dict(self) -> dict:
         return {"accuracy": self.accuracy, "confusion_matrix": self.confusion.tolist(),
-                "per_class": {k: v.tolist() for k, v in self.per_class.items()}}
+                "per_class": {k: v.tolist() for k, v in self.per_class.items()}, "calibration": self.calibration}
 
 
 def evaluate_model(model: Model, split: Split) -> Evaluation:
-    predictions = model.network.predict(split.images)
+    logits = model.network.logits(split.images)
+    predictions = logits.argmax(axis=1)
     confusion = confusion_matrix(split.labels, predictions)
-    return Evaluation(float((predictions == split.labels).mean()), confusion, per_class_scores(confusion))
+    calibration = {"temperature": model.temperature, **calibration_errors(logits, split.labels, model.temperature)}
+    return Evaluation(float((predictions == split.labels).mean()), confusion, per_class_scores(confusion), calibration)
 
 
 def format_evaluation(evaluation: Evaluation) -> str:
     """A readable report: accuracy, a per-digit precision/recall/F1 table and the confusion matrix."""
     s = evaluation.per_class
+    c = evaluation.calibration
     lines = [f"accuracy {evaluation.accuracy:.4f} ({int(np.trace(evaluation.confusion))}/"
-             f"{int(evaluation.confusion.sum())})", "",
+             f"{int(evaluation.confusion.sum())})",
+             f"expected calibration error {c['ece']:.4f} raw softmax, {c['ece_scaled']:.4f} at the model's "
+             f"temperature {c['temperature']:.3f}", "",
              "digit  precision  recall  f1      support"]
     for d in range(len(evaluation.confusion)):
         lines.append(f"{d:>5}  {s['precision'][d]:9.4f}  {s['recall'][d]:6.4f}  {s['f1'][d]:6.4f}  {int(s['support'][d]):7d}")

@@ -1,7 +1,8 @@
 """Model files: the network's arrays in an ``.npz`` plus JSON metadata, never a pickle.
 
-Layout of the archive: ``W0, b0, W1, b1, ...`` (see ``Network``) and ``metadata``, a 0-d unicode
-array holding a JSON object. Loading uses ``allow_pickle=False`` and validates everything before
+Layout of the archive: ``W0, b0, W1, b1, ...`` (see ``Network``), ``metadata``, a 0-d unicode
+array holding a JSON object, and for training checkpoints ``state_*`` float arrays (e.g. momentum
+velocities). Loading uses ``allow_pickle=False`` and validates everything before
 a ``Network`` is built; saving writes a temporary file in the target directory and renames it,
 so a crash never leaves half a model behind.
 """
@@ -18,12 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.errors import ModelFileError
+from digitnet.nn.losses import softmax
 from digitnet.nn.network import Network
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
-SHIPPED_MODELS = ("seed",)
-DEFAULT_MODEL = "seed"
+SHIPPED_MODELS = ("best", "seed")
+DEFAULT_MODEL = "best"
+STATE_PREFIX = "state_"
 INPUT_SPEC = {
     "shape": [28, 28],
     "scaling": "pixel / 255 as float32, ink 1.0 on background 0.0 (MNIST polarity), rows flattened",
@@ -32,21 +35,38 @@ INPUT_SPEC = {
 
 @dataclass
 class Model:
-    """A network and what its file says about it (layer sizes, recipe, data, accuracy...)."""
+    """A network and what its file says about it (layer sizes, recipe, data, accuracy...).
+
+    ``state`` holds extra named float arrays a training checkpoint needs (empty for a model).
+    """
 
     network: Network
     metadata: dict = field(default_factory=dict)
+    state: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature fitted on validation data (``calibration`` metadata), else 1."""
+        return float((self.metadata.get("calibration") or {}).get("temperature", 1.0))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """x: (n, 784) float32 in [0, 1] -> (n, 10) class probabilities."""
-        return self.network.predict_proba(x)
+        """x: (n, 784) float32 in [0, 1] -> (n, 10) class probabilities, temperature-scaled."""
+        return softmax(self.network.logits(x) / self.temperature)
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
-    """Path of a model that ships inside the package (``seed``: the original recipe)."""
+    """Path of a model that ships inside the package (``best``: the default; ``seed``: the original recipe)."""
     if name not in SHIPPED_MODELS:
         raise ModelFileError(f"no shipped model named {name!r}; shipped: {', '.join(SHIPPED_MODELS)}")
     return Path(str(resources.files("digitnet").joinpath("models", f"{name}.npz")))
+
+
+def resolve_model_path(path: str | os.PathLike | None = None) -> Path:
+    """The file a ``--model`` value means: None -> the default shipped model; a shipped model's
+    name (``best``, ``seed``) -> that model, unless a file of that name exists; else the path."""
+    if path is None or (str(path) in SHIPPED_MODELS and not Path(path).exists()):
+        return shipped_model_path(DEFAULT_MODEL if path is None else str(path))
+    return Path(path)
 
 
 def describe_network(network: Network) -> dict:
@@ -75,6 +95,7 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
     arrays = {}
     for i, (w, b) in enumerate(zip(model.network.weights, model.network.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    arrays.update({STATE_PREFIX + name: array for name, array in model.state.items()})
     arrays["metadata"] = np.array(json.dumps(metadata))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -83,6 +104,7 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a model is an ordinary document
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -94,10 +116,12 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
 def load_model(path: str | os.PathLike | None = None) -> Model:
     """Read and validate a model file (default: the shipped default model).
 
+    ``path`` may also be the name of a shipped model (``best``, ``seed``) when no such file exists.
+
     Raises ModelFileError for a missing, truncated, non-npz, pickle-bearing, wrong-version or
     inconsistent file; nothing in the file is ever unpickled.
     """
-    path = Path(path) if path is not None else shipped_model_path()
+    path = resolve_model_path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file")
     if not path.is_file():
@@ -114,7 +138,14 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
     if not isinstance(arrays, dict) or "metadata" not in arrays:
         raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
     metadata = _parse_metadata(path, arrays.pop("metadata"))
-    return Model(_build_network(path, arrays, metadata), metadata)
+    state = {name[len(STATE_PREFIX):]: arrays.pop(name) for name in list(arrays) if name.startswith(STATE_PREFIX)}
+    if any(a.dtype not in (np.float32, np.float64) or not np.isfinite(a).all() for a in state.values()):
+        raise ModelFileError(f"{path}: training state holds non-float or non-finite arrays")
+    calibration = metadata.get("calibration") or {}
+    temperature = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
+    if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
+        raise ModelFileError(f"{path}: calibration temperature must be a positive number, got {temperature!r}")
+    return Model(_build_network(path, arrays, metadata), metadata, state)
 
 
 def _parse_metadata(path: Path, raw: np.ndarray) -> dict:

@@ -1,9 +1,11 @@
 """The fit loop: shuffling, epochs, per-epoch evaluation, history, stopping and resuming.
 
 Randomness is a pure function of the seed: the initial weights come from
-``default_rng(seed)`` and the order of epoch ``e`` from ``default_rng([seed, e])``. A run
-stopped after any step and resumed from its checkpoint therefore ends with exactly the weights
-of an uninterrupted run.
+``default_rng(seed)``, the order of epoch ``e`` from ``default_rng([seed, e])`` and the
+distortions of step ``s`` of epoch ``e`` from ``default_rng([seed, e, s, 1])``; the learning rate
+is a pure function of (epoch, step). A run stopped after any step and resumed from its checkpoint
+(which keeps the momentum velocities and the best epoch's weights) therefore ends with exactly
+the weights of an uninterrupted run.
 """
 
 import math
@@ -11,18 +13,34 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from digitnet.augment import Augmentation, augment
 from digitnet.data import Split
 from digitnet.errors import ModelFileError, TrainingError
 from digitnet.metrics import mean_cross_entropy
 from digitnet.modelfile import Model, load_model, save_model
 from digitnet.nn.fused import FusedSGDTrainer
 from digitnet.nn.network import Network
+from digitnet.nn.optim import MomentumUpdate, OptimizerSettings, PlainUpdate
+from digitnet.schedules import Schedule, learning_rate_at
+
+# A batch's mean cross-entropy above this (nats) means logits of hundreds of units pointing the wrong
+# way: training has blown up even if the numbers are still finite. Chance level is ln(10) = 2.3.
+DIVERGED_LOSS = 1000.0
+TRAINING_BLAS_THREADS = 1  # measured: benchmarks/bench_train.py compares 1 and 2
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Hyper-parameters as given; the defaults are the original recipe."""
+    """Hyper-parameters as given; the defaults are the original recipe.
+
+    momentum, nesterov, weight_decay: see ``nn.optim``; schedule: how the learning rate moves
+    (``schedules.Schedule``); augmentation: distortions of every training batch
+    (``augment.Augmentation``); patience: stop once validation accuracy has not improved for that
+    many epochs (0: never stop early); keep_best: end with the weights of the epoch with the best
+    validation accuracy rather than the last. The last two need a validation split.
+    """
 
     layer_sizes: tuple[int, ...] = (784, 128, 64, 10)
     learning_rate: float = 0.1
@@ -30,9 +48,20 @@ class TrainingConfig:
     epochs: int = 200
     seed: int = 0
     dtype: str = "float32"
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: Schedule = field(default_factory=Schedule)
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    patience: int = 0
+    keep_best: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "layer_sizes", tuple(int(n) for n in self.layer_sizes))
+        for name, kind in (("schedule", Schedule), ("augmentation", Augmentation)):
+            if isinstance(getattr(self, name), dict):
+                object.__setattr__(self, name, kind(**getattr(self, name)))
+        OptimizerSettings(self.momentum, self.nesterov, self.weight_decay)  # raises ValueError if invalid
         problems = []
         if len(self.layer_sizes) < 2 or min(self.layer_sizes) < 1:
             problems.append(f"layer sizes must be two or more positive widths, got {list(self.layer_sizes)}")
@@ -44,8 +73,18 @@ class TrainingConfig:
             problems.append(f"epochs must be at least 1, got {self.epochs}")
         if self.dtype not in ("float32", "float64"):
             problems.append(f"dtype must be float32 or float64, got {self.dtype}")
+        if self.patience < 0:
+            problems.append(f"patience must be >= 0 epochs, got {self.patience}")
         if problems:
             raise ValueError("; ".join(problems))
+
+    @property
+    def optimizer(self) -> OptimizerSettings:
+        return OptimizerSettings(self.momentum, self.nesterov, self.weight_decay)
+
+    @property
+    def needs_validation(self) -> bool:
+        return bool(self.patience or self.keep_best)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "layer_sizes": list(self.layer_sizes)}
@@ -74,12 +113,20 @@ class Position:
 
 @dataclass
 class TrainingRun:
-    """A network being trained, how far it got, and the history of its finished epochs."""
+    """A network being trained, how far it got, and the history of its finished epochs.
+
+    velocity: the momentum buffer, all parameters flat (None for plain SGD); best_network / best_epoch: a copy of
+    the weights after the epoch (1-based) with the best validation accuracy so far.
+    """
 
     config: TrainingConfig
     network: Network
     history: list[EpochRecord] = field(default_factory=list)
     position: Position = field(default_factory=Position)
+    velocity: np.ndarray | None = None
+    best_network: Network | None = None
+    best_epoch: int = 0
+    stopped_early: bool = False
 
     @classmethod
     def start(cls, config: TrainingConfig) -> "TrainingRun":
@@ -88,7 +135,7 @@ class TrainingRun:
 
     @property
     def finished(self) -> bool:
-        return self.position.epoch >= self.config.epochs
+        return self.stopped_early or self.position.epoch >= self.config.epochs
 
 
 class Reporter:
@@ -110,6 +157,27 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+def augmentation_rng(seed: int, epoch: int, step: int) -> np.random.Generator:
+    """The generator that distorts the batch of step ``step`` of epoch ``epoch``."""
+    return np.random.default_rng([seed, epoch, step, 1])
+
+
+def parameter_update(run: TrainingRun):
+    """The in-place update for the run's optimiser settings, sharing the run's velocity buffer."""
+    settings = run.config.optimizer
+    if settings.plain:
+        return PlainUpdate()
+    update = MomentumUpdate(run.network.parameters, settings, run.velocity)
+    run.velocity = update.velocity  # the same array: a checkpoint of the run keeps it
+    return update
+
+
+def improved(record: EpochRecord, best: EpochRecord | None) -> bool:
+    """Whether an epoch beats the best so far: higher validation accuracy, ties to lower loss."""
+    return best is None or (record.validation_accuracy, -record.validation_loss) > (
+        best.validation_accuracy, -best.validation_loss)
+
+
 def evaluate_split(network: Network, split: Split) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of the network on a split; (NaN, NaN) for an empty split."""
     if len(split) == 0:
@@ -122,29 +190,52 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
           reporter: Reporter | None = None, stop: StopRequest | None = None) -> TrainingRun:
     """Train ``run.network`` in place from ``run.position`` to the last epoch, or until ``stop``.
 
-    Raises TrainingError as soon as the loss or the weights stop being finite.
+    Raises TrainingError as soon as the loss blows up (``DIVERGED_LOSS``, NaN) or the weights stop
+    being finite. With ``keep_best``, a finished run ends holding the weights of its best
+    validation epoch.
     """
     config = run.config
     reporter = reporter or Reporter()
     stop = stop or StopRequest()
     empty = Split(np.empty((0, config.layer_sizes[0]), np.float32), np.empty(0, np.int64))
     validation, test = validation or empty, test or empty
-    trainer = FusedSGDTrainer(run.network, config.batch_size)
+    if config.needs_validation and len(validation) == 0:
+        raise TrainingError("early stopping and keeping the best epoch need a validation split")
+    trainer = FusedSGDTrainer(run.network, config.batch_size, parameter_update(run))
+    # Batch-sized matrix products are too small to share between cores: extra BLAS threads only
+    # add synchronisation (and collapse when the machine is busy), so training uses one.
+    with threadpool_limits(TRAINING_BLAS_THREADS, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
+        _run_epochs(run, trainer, train_split, validation, test, reporter, stop)  # divergence is checked there
+    if run.finished and config.keep_best and run.best_network is not None:
+        for current, best in zip(run.network.parameters, run.best_network.parameters):
+            current[...] = best
+    return run
+
+
+def _run_epochs(run, trainer, train_split, validation, test, reporter, stop) -> None:
+    config, position = run.config, run.position
     n = len(train_split)
     steps = math.ceil(n / config.batch_size)
-    position = run.position
-    while position.epoch < config.epochs:
+    in_batch = np.arange(config.batch_size)
+    while not run.finished:
         started = time.perf_counter()
         order = epoch_order(config.seed, position.epoch, n)
         reporter.epoch_started(position.epoch, steps)
         while position.step < steps:
             if stop.requested:
-                return run
+                return
             batch = order[position.step * config.batch_size : (position.step + 1) * config.batch_size]
-            loss = trainer.step(train_split.images, train_split.labels, batch, config.learning_rate)
-            if not math.isfinite(loss):
+            learning_rate = learning_rate_at(config.schedule, config.learning_rate, position.epoch, position.step,
+                                             steps, config.epochs)
+            if config.augmentation.enabled:
+                images = augment(train_split.images[batch], augmentation_rng(config.seed, position.epoch, position.step),
+                                 config.augmentation)
+                loss = trainer.step(images, train_split.labels[batch], in_batch[: len(batch)], learning_rate)
+            else:
+                loss = trainer.step(train_split.images, train_split.labels, batch, learning_rate)
+            if not loss < DIVERGED_LOSS:  # also true for NaN
                 raise TrainingError(
-                    f"loss became {loss} at epoch {position.epoch + 1} step {position.step + 1}: "
+                    f"loss became {loss:.4g} at epoch {position.epoch + 1} step {position.step + 1}: "
                     f"the learning rate {config.learning_rate:g} is too high"
                 )
             position.epoch_loss_sum += loss * len(batch)
@@ -164,8 +255,11 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
         )
         run.history.append(record)
         run.position = position = Position(epoch=position.epoch + 1)
+        if config.needs_validation:
+            if improved(record, run.history[run.best_epoch - 1] if run.best_epoch else None):
+                run.best_network, run.best_epoch = run.network.copy(), record.epoch
+            run.stopped_early = bool(config.patience) and record.epoch - run.best_epoch >= config.patience
         reporter.epoch_done(record)
-    return run
 
 
 def history_as_dicts(history: list[EpochRecord]) -> list[dict]:
@@ -181,8 +275,12 @@ def history_from_dicts(rows: list[dict]) -> list[EpochRecord]:
 def save_checkpoint(path, run: TrainingRun, extra: dict | None = None) -> None:
     """Store a run atomically as a model file whose metadata also says how to resume it."""
     state = {"config": run.config.to_dict(), "position": asdict(run.position),
-             "history": history_as_dicts(run.history), **(extra or {})}
-    save_model(path, Model(run.network, {"training_state": state}))
+             "history": history_as_dicts(run.history), "best_epoch": run.best_epoch,
+             "stopped_early": run.stopped_early, **(extra or {})}
+    arrays = {} if run.velocity is None else {"velocity": run.velocity}
+    if run.best_network is not None:
+        arrays.update({f"best{i}": p for i, p in enumerate(run.best_network.parameters)})
+    save_model(path, Model(run.network, {"training_state": state}, arrays))
 
 
 def load_checkpoint(path) -> tuple[TrainingRun, dict]:
@@ -194,7 +292,12 @@ def load_checkpoint(path) -> tuple[TrainingRun, dict]:
     try:
         config = dict(state["config"])
         run = TrainingRun(TrainingConfig(**config), model.network, history_from_dicts(state["history"]),
-                          Position(**state["position"]))
+                          Position(**state["position"]), best_epoch=state.get("best_epoch", 0),
+                          stopped_early=state.get("stopped_early", False))
+        run.velocity = model.state.get("velocity")
+        best = [model.state[f"best{i}"] for i in range(sum(k.startswith("best") for k in model.state))]
+        if best:
+            run.best_network = Network(best[0::2], best[1::2])
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: damaged training state ({e})") from None
     if run.network.layer_sizes != run.config.layer_sizes:

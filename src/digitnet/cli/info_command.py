@@ -13,9 +13,9 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from digitnet.modelfile import load_model, shipped_model_path
+    from digitnet.modelfile import load_model, resolve_model_path
 
-    path = args.model or shipped_model_path()
+    path = resolve_model_path(args.model)
     model = load_model(path)
     if args.json:
         print(json.dumps({"path": str(path), **model.metadata}))
@@ -25,10 +25,10 @@ def run(args) -> int:
     print(f"network        {'-'.join(map(str, m['layer_sizes']))} ({m['activations']['hidden']} hidden, "
           f"{m['activations']['output']} output), {m.get('dtype', '?')}, "
           f"{sum(p.size for p in model.network.parameters):,} parameters")
-    for section in ("recipe", "data", "metrics"):
+    for section in ("recipe", "data", "metrics", "calibration"):
         for key, value in (m.get(section) or {}).items():
             print(f"{section + '.' + key:<30} {value}")
-    for key in ("training_seconds", "digitnet_version", "created"):
+    for key in ("training_seconds", "epochs_run", "best_epoch", "digitnet_version", "created"):
         if key in m:
             print(f"{key:<14} {m[key]}")
     return 0

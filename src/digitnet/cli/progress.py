@@ -12,31 +12,35 @@ REFRESH_EVERY = 100  # steps between bar updates: drawing costs more than a trai
 
 
 class ProgressReporter(Reporter):
-    def __init__(self, epochs: int, show_bar: bool = True):
+    def __init__(self, epochs: int, show_bar: bool = True, stream=None):
+        """stream: where to draw the bar; by default stderr, and then only when it is a terminal."""
         self.epochs = epochs
         self.show_bar = show_bar
+        self._bar_output = dict(file=stream or sys.stderr, disable=None if stream is None else False)
         self.started = time.perf_counter()
         self.bar = None
 
     def epoch_started(self, epoch: int, steps: int) -> None:
-        self._loss_sum, self._pending = 0.0, 0
-        self._done = 0
+        self._loss_sum, self._steps = 0.0, 0
         if self.show_bar:
             self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
-                            leave=False, file=sys.stderr, dynamic_ncols=True)
+                            leave=False, dynamic_ncols=True, **self._bar_output)
 
     def step_done(self, loss: float) -> None:
         self._loss_sum += loss
-        self._pending += 1
-        if self._pending == REFRESH_EVERY and self.bar is not None:
-            self._done += self._pending
-            self.bar.set_postfix_str(f"loss {self._loss_sum / self._done:.4f}", refresh=False)
-            self.bar.update(self._pending)
-            self._pending = 0
+        self._steps += 1
+        if self.bar is not None and self._steps % REFRESH_EVERY == 0:
+            self.bar.set_postfix_str(f"loss {self._loss_sum / self._steps:.4f}", refresh=False)
+            self.bar.update(REFRESH_EVERY)
 
-    def epoch_done(self, record: EpochRecord) -> None:
+    def close(self) -> None:
+        """Remove the bar, so that whatever is printed next starts on a clean line."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+    def epoch_done(self, record: EpochRecord) -> None:
+        self.close()
         print(format_epoch(record, self.epochs, time.perf_counter() - self.started), file=sys.stderr)
 
 

@@ -8,9 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from digitnet.cli.options import add_data_option, non_negative_int, positive_float, positive_int
-
-DEFAULT_VALIDATION = 5000
+from digitnet.cli.options import add_data_option, non_negative_float, non_negative_int, positive_float, positive_int
 
 
 def default_output_path() -> Path:
@@ -28,17 +26,33 @@ def history_path(out: Path) -> Path:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("train", help="train a network on MNIST",
-                              description="Train a network with mini-batch SGD (defaults: the original recipe).")
-    p.add_argument("--epochs", type=positive_int, default=200, help="passes over the training set (default 200)")
-    p.add_argument("--learning-rate", "--lr", type=positive_float, default=0.1, help="SGD step size (default 0.1)")
-    p.add_argument("--batch-size", type=positive_int, default=32, help="examples per SGD step (default 32)")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[128, 64], metavar="N",
-                   help="hidden layer widths (default 128 64)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--validation", type=non_negative_int, default=DEFAULT_VALIDATION, metavar="N",
-                   help=f"hold out the last N training images for validation (default {DEFAULT_VALIDATION}; 0 = none)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p = subparsers.add_parser(
+        "train", help="train a network on MNIST",
+        description="Train a network with mini-batch SGD. A recipe (default: seed, the original: plain SGD, "
+                    "lr 0.1, batch 32, 200 epochs) sets every hyper-parameter; the options below override it.")
+    p.add_argument("--recipe", metavar="NAME|FILE", default="seed",
+                   help="seed (the original), best (augmented, momentum, cosine schedule), a .toml recipe "
+                        "file, or a model file whose recipe to repeat (default seed)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training set (seed recipe: 200)")
+    p.add_argument("--learning-rate", "--lr", type=positive_float, help="base SGD step size (seed recipe: 0.1)")
+    p.add_argument("--batch-size", type=positive_int, help="examples per SGD step (seed recipe: 32)")
+    p.add_argument("--hidden", type=positive_int, nargs="+", metavar="N", help="hidden layer widths (default 128 64)")
+    p.add_argument("--momentum", type=non_negative_float, help="momentum in [0, 1) (seed recipe: 0)")
+    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
+    p.add_argument("--weight-decay", type=non_negative_float, help="L2 weight decay (seed recipe: 0)")
+    p.add_argument("--patience", type=non_negative_int, metavar="EPOCHS",
+                   help="stop after this many epochs without a better validation accuracy (0: never)")
+    p.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                   help="end with the weights of the best validation epoch")
+    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
+                   help="fit a softmax temperature on the validation split and store it in the model "
+                        "(seed recipe: no; best: yes)")
+    p.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
+    p.add_argument("--validation", type=non_negative_int, metavar="N",
+                   help="hold out the last N training images for validation (default 5000; 0 = none)")
+    p.add_argument("--dtype", choices=("float32", "float64"))
+    p.add_argument("--save-recipe", type=Path, metavar="FILE.toml",
+                   help="write the resolved recipe as a TOML file and exit without training")
     p.add_argument("--out", type=Path, metavar="PATH",
                    help="where to write the model (default: a new file under ~/.local/share/digitnet/models)")
     p.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="continue an interrupted run")
@@ -51,38 +65,59 @@ def run(args) -> int:
     from digitnet.cli import EXIT_INTERRUPTED
     from digitnet.cli.progress import ProgressReporter
     from digitnet.data import load_dataset, split_train_validation, test_split
+    from digitnet.errors import TrainingError
     from digitnet.modelfile import Model, save_model
-    from digitnet.training import (StopRequest, TrainingConfig, TrainingRun, evaluate_split, history_as_dicts,
-                                   load_checkpoint, save_checkpoint, train)
+    from digitnet.recipes import Recipe, load_recipe, recipe_to_toml
+    from digitnet.training import (StopRequest, TrainingRun, evaluate_split, history_as_dicts, load_checkpoint,
+                                   save_checkpoint, train)
 
     if args.resume:
         training_run, state = load_checkpoint(args.resume)
-        out, validation_size = Path(state["out"]), state["validation_size"]
+        out = Path(state["out"])
+        recipe = Recipe(state.get("recipe_name", "custom"), training_run.config, state["validation_size"],
+                        state.get("calibrate", False))
     else:
-        config = TrainingConfig(layer_sizes=(784, *args.hidden, 10), learning_rate=args.learning_rate,
-                                batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, dtype=args.dtype)
-        training_run = TrainingRun.start(config)
-        out, validation_size = (args.out or default_output_path()).absolute(), args.validation
-    config = training_run.config
+        try:
+            recipe = load_recipe(args.recipe).with_overrides(
+                layer_sizes=args.hidden and (784, *args.hidden, 10), learning_rate=args.learning_rate,
+                batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, dtype=args.dtype,
+                momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay,
+                patience=args.patience, keep_best=args.keep_best, validation_size=args.validation,
+                calibrate=args.calibrate)
+        except ValueError as e:
+            raise TrainingError(f"bad training options: {e}") from None
+        if args.save_recipe:
+            tmp = args.save_recipe.with_name(args.save_recipe.name + ".part")
+            tmp.write_text(recipe_to_toml(recipe), encoding="utf-8")
+            os.replace(tmp, args.save_recipe)
+            print(f"recipe written to {args.save_recipe}", file=sys.stderr)
+            return 0
+        training_run = TrainingRun.start(recipe.config)
+        out = (args.out or default_output_path()).absolute()
+    config, validation_size = training_run.config, recipe.validation_size
 
     dataset = load_dataset(args.data_dir)
     train_split, validation = split_train_validation(dataset, validation_size)
     test = test_split(dataset)
-    print(f"training {'-'.join(map(str, config.layer_sizes))} on {len(train_split)} images from {dataset.source} "
-          f"(validation {len(validation)}): lr {config.learning_rate:g}, batch {config.batch_size}, "
-          f"{config.epochs} epochs, seed {config.seed}", file=sys.stderr)
+    print(f"training {'-'.join(map(str, config.layer_sizes))} with recipe {recipe.name} on {len(train_split)} "
+          f"images from {dataset.source} (validation {len(validation)}): lr {config.learning_rate:g} "
+          f"({config.schedule.kind}), batch {config.batch_size}, momentum {config.momentum:g}, "
+          f"{'augmented, ' if config.augmentation.enabled else ''}{config.epochs} epochs, seed {config.seed}",
+          file=sys.stderr)
 
     stop = StopRequest()
+    reporter = ProgressReporter(config.epochs, show_bar=not args.quiet)
     previous_handler = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
     try:
-        train(training_run, train_split, validation, test,
-              reporter=ProgressReporter(config.epochs, show_bar=not args.quiet), stop=stop)
+        train(training_run, train_split, validation, test, reporter=reporter, stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        reporter.close()
 
     if not training_run.finished:
         checkpoint = checkpoint_path(out)
-        save_checkpoint(checkpoint, training_run, {"out": str(out), "validation_size": validation_size})
+        save_checkpoint(checkpoint, training_run, {"out": str(out), "validation_size": validation_size,
+                                                   "recipe_name": recipe.name, "calibrate": recipe.calibrate})
         p = training_run.position
         print(f"interrupted at epoch {p.epoch + 1} step {p.step}; checkpoint saved to {checkpoint}\n"
               f"resume with: digitnet train --resume {checkpoint}", file=sys.stderr)
@@ -92,14 +127,19 @@ def run(args) -> int:
     test_accuracy = evaluate_split(training_run.network, test)[1]
     history = history_as_dicts(training_run.history)
     metadata = {
-        "recipe": {**config.to_dict(), "validation_size": validation_size, "optimizer": "sgd"},
+        "recipe": recipe.to_dict(),
         "data": {"source": dataset.source, "sha256": dataset.sha256, "train_images": len(train_split)},
         "metrics": {"train_loss": history[-1]["train_loss"],
                     "validation_accuracy": None if len(validation) == 0 else validation_accuracy,
                     "validation_loss": None if len(validation) == 0 else validation_loss,
                     "test_accuracy": test_accuracy},
         "training_seconds": round(sum(r.seconds for r in training_run.history), 2),
+        "epochs_run": len(training_run.history),
     }
+    if config.needs_validation:
+        metadata["best_epoch"] = training_run.best_epoch
+    if recipe.calibrate:
+        metadata["calibration"] = calibrate(training_run.network, validation, test)
     save_model(out, Model(training_run.network, metadata))
     history_file = history_path(out)
     tmp = history_file.with_name(history_file.name + ".part")
@@ -108,3 +148,13 @@ def run(args) -> int:
     checkpoint_path(out).unlink(missing_ok=True)
     print(f"test accuracy {test_accuracy:.4f}; model saved to {out}; history in {history_file}")
     return 0
+
+
+def calibrate(network, validation, test) -> dict:
+    """Fit a softmax temperature on the validation split; report ECE before and after on both splits."""
+    from digitnet.calibration import calibration_errors, fit_temperature
+
+    temperature = fit_temperature(network.logits(validation.images), validation.labels)
+    return {"temperature": temperature, "fitted_on": f"validation split ({len(validation)} images)",
+            "validation": calibration_errors(network.logits(validation.images), validation.labels, temperature),
+            "test": calibration_errors(network.logits(test.images), test.labels, temperature)}

@@ -37,17 +37,9 @@ class InkModel:
         region: the patch's (x0, y0, x1, y1) as fractions of the page (default: the whole page).
         """
         positive = 1.0 - grey if self.dark_ink else grey
-        excess = positive - self.paper_level(region or (0.0, 0.0, 1.0, 1.0), grey.shape)
+        excess = positive - paper_level(self.paper, region or (0.0, 0.0, 1.0, 1.0), grey.shape)
         floor = 0.5 * self.threshold
         return np.clip((excess - floor) / (self.strength - floor), 0.0, 1.0).astype(np.float32)
-
-    def paper_level(self, region: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:
-        """The paper level over ``region`` (page fractions) resampled to ``shape`` (h, w)."""
-        rows, cols = self.paper.shape
-        x0, y0, x1, y1 = region
-        box = (x0 * cols, y0 * rows, x1 * cols, y1 * rows)
-        grid = Image.fromarray(self.paper, "F")
-        return np.asarray(grid.resize((shape[1], shape[0]), Image.BILINEAR, box=box), dtype=np.float32)
 
     def mask(self, ink: np.ndarray) -> np.ndarray:
         """Pixels that are ink: ink (h, w) from ``ink`` -> (h, w) bool."""
@@ -62,7 +54,7 @@ def measure_ink(grey: np.ndarray) -> InkModel | None:
     dark_ink = bool(median - low >= high - median)
     positive = 1.0 - grey if dark_ink else grey
     paper = paper_grid(positive)
-    excess = positive - _upsample(paper, grey.shape)
+    excess = positive - paper_level(paper, (0.0, 0.0, 1.0, 1.0), grey.shape)
     offset = float(np.median(excess[::2, ::2]))
     paper += offset
     excess -= offset
@@ -92,5 +84,10 @@ def paper_grid(positive: np.ndarray) -> np.ndarray:
     return np.mean([lowest[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)], axis=0)
 
 
-def _upsample(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(grid, "F").resize((shape[1], shape[0]), Image.BILINEAR), dtype=np.float32)
+def paper_level(paper: np.ndarray, region: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:
+    """The paper grid over ``region`` ((x0, y0, x1, y1) page fractions) resampled to ``shape`` (h, w)."""
+    rows, cols = paper.shape
+    x0, y0, x1, y1 = region
+    box = (x0 * cols, y0 * rows, x1 * cols, y1 * rows)
+    grid = Image.fromarray(paper, "F")
+    return np.asarray(grid.resize((shape[1], shape[0]), Image.BILINEAR, box=box), dtype=np.float32)

@@ -31,47 +31,41 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
     ``name`` is how messages refer to the image (default: the path, or "image").
     """
     if isinstance(source, Image.Image):
-        name = name or "image"
-        _check_size(source.size, name)
-        return ImageOps.exif_transpose(source)
+        return _upright(lambda: source, name or "image")
     if isinstance(source, (bytes, bytearray, memoryview)):
-        name = name or "image"
-        if not len(source):
-            raise ImageError(f"{name}: is empty (0 bytes)")
-        return _decode(io.BytesIO(bytes(source)), name)
-    path = Path(source)
-    name = name or str(path)
-    if not path.exists():
-        raise ImageError(f"{name}: no such file")
-    if path.is_dir():
-        raise ImageError(f"{name}: is a directory, not an image")
-    if path.stat().st_size == 0:
+        data, name = bytes(source), name or "image"
+    else:
+        path = Path(source)
+        name = name or str(path)
+        if not path.exists():
+            raise ImageError(f"{name}: no such file")
+        if path.is_dir():
+            raise ImageError(f"{name}: is a directory, not an image")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if not data:
         raise ImageError(f"{name}: is empty (0 bytes)")
-    try:
-        with path.open("rb") as f:
-            return _decode(io.BytesIO(f.read()), name)
-    except OSError as e:
-        if isinstance(e, ImageError):
-            raise
-        raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
+    return _upright(lambda: Image.open(io.BytesIO(data)), name)
 
 
-def _decode(stream: io.BytesIO, name: str) -> Image.Image:
+def _upright(open_image, name: str) -> Image.Image:
+    """Open (``open_image()``), check the size, decode the first frame and apply EXIF orientation."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream)
+            image = open_image()
             _check_size(image.size, name)
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            return ImageOps.exif_transpose(image)
     except Image.DecompressionBombError:
         raise ImageError(f"{name}: has too many pixels; the limit is {MAX_PIXELS:,} pixels") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: is not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{name}: is damaged or truncated ({_short(e)})") from None
-    return image
 
 
 def _check_size(size: tuple[int, int], name: str) -> None:

@@ -13,7 +13,7 @@ from PIL import Image
 from digitnet.reading.ink import InkModel, measure_ink
 from digitnet.reading.load import ImageSource, grey_array, grey_levels, load_image
 from digitnet.reading.normalise import PATCH_SIDE, dilate, mnist_style
-from digitnet.reading.segment import Blob, find_blobs
+from digitnet.reading.segment import Blob, find_blobs, split_touching
 
 WORK_SIDE = 1200
 UNSURE = "?"
@@ -74,14 +74,31 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     blobs, labels = find_blobs(ink_model.mask(ink_model.ink(work_grey)))
     if not blobs:
         return Reading([], "", size)
-    crops = [_digit_ink(grey, ink_model, blob, labels) for blob in blobs]
-    inputs = np.stack([mnist_style(crop) for crop in crops])
-    probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
+    blobs, inputs, probabilities = _read_blobs(blobs, grey, ink_model, labels, model)
     digits = [
         DigitReading(int(p.argmax()), float(p.max()), _image_box(blob.box, labels.shape, size), p, x, blob.row)
         for blob, p, x in zip(blobs, probabilities, inputs)
     ]
     return Reading(digits, reading_text(digits, min_confidence), size)
+
+
+def _read_blobs(blobs, grey, ink_model, labels, model):
+    """Network inputs (n, 28, 28) and probabilities (n, 10) of the blobs, after splitting wide blobs
+    into touching digits wherever the network is more confident about the parts than the whole."""
+    candidates = []  # per blob: [whole] or [whole, part, part, ...]
+    for blob in blobs:
+        parts = split_touching(blob, labels)
+        candidates.append([blob] + (parts if len(parts) > 1 else []))
+    flat = [b for options in candidates for b in options]
+    inputs = np.stack([mnist_style(_digit_ink(grey, ink_model, b, labels)) for b in flat])
+    probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
+    chosen, start = [], 0
+    for options in candidates:
+        whole, parts = start, list(range(start + 1, start + len(options)))
+        start += len(options)
+        parts_confidence = np.exp(np.mean(np.log(probabilities[parts].max(axis=1)))) if parts else 0.0
+        chosen += parts if parts_confidence > probabilities[whole].max() else [whole]
+    return [flat[i] for i in chosen], inputs[chosen], probabilities[chosen]
 
 
 def reading_text(digits: list[DigitReading], min_confidence: float | None = None) -> str:
@@ -117,7 +134,8 @@ def _digit_ink(grey: Image.Image, ink_model: InkModel, blob: Blob, labels: np.nd
     source_box = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
     long_side = max(source_box[2] - source_box[0], source_box[3] - source_box[1])
     factor = PATCH_SIDE / long_side
-    size = (max(1, round((source_box[2] - source_box[0]) * factor)), max(1, round((source_box[3] - source_box[1]) * factor)))
+    size = (max(1, round((source_box[2] - source_box[0]) * factor)),
+            max(1, round((source_box[3] - source_box[1]) * factor)))
     resample = Image.BOX if factor < 1 else Image.BILINEAR
     patch = grey_array(grey.resize(size, resample, box=source_box))
     region = (x0 / work_w, y0 / work_h, x1 / work_w, y1 / work_h)

@@ -3,6 +3,7 @@
 Connected components are found on runs of ink along rows (8-connectivity), then cleaned up:
 long horizontal runs of ruled paper are removed, pieces of one broken digit are merged, specks are
 dropped, and the blobs are grouped into rows (top to bottom), each read left to right.
+``split_touching`` proposes how a blob wider than a digit splits into touching digits.
 Boxes are (x0, y0, x1, y1) in mask pixels, x1 and y1 exclusive.
 """
 
@@ -15,6 +16,7 @@ RULING_BANDS = 2        # ...when at least this many separate bands of such runs
 MIN_HEIGHT_PX = 5       # nothing shorter than this (in mask pixels) is a digit
 SPECK_FRACTION = 0.25   # a blob whose longer side is below this fraction of the digit height is a speck
 PIECE_GAP = 0.3         # broken pieces at most this fraction of the digit height apart are merged
+DIGIT_ASPECT = 0.75     # the width of a typical digit over its height, used to split touching digits
 
 
 @dataclass
@@ -122,6 +124,31 @@ def find_blobs(mask: np.ndarray) -> tuple[list[Blob], np.ndarray]:
     return in_reading_order(blobs), labels
 
 
+def split_touching(blob: Blob, labels: np.ndarray) -> list[Blob]:
+    """How a blob wider than a digit would split into ``round(width / (DIGIT_ASPECT * height))``
+    touching digits, cut each time at the column with the least ink near the even split; [blob] when
+    it is not wider than a digit. Whether to split is the reader's choice (it can ask the network)."""
+    if blob.width <= 1.25 * blob.height:
+        return [blob]
+    parts = max(2, round(blob.width / (DIGIT_ASPECT * blob.height)))
+    x0, y0, x1, y1 = blob.box
+    ink = np.isin(labels[y0:y1, x0:x1], blob.labels)
+    columns = ink.sum(axis=0)
+    step = blob.width / parts
+    cuts = [0]
+    for i in range(1, parts):
+        lo, hi = int(i * step - 0.3 * step), int(i * step + 0.3 * step) + 1
+        cuts.append(lo + int(np.argmin(columns[lo:hi])))
+    cuts.append(blob.width)
+    pieces = []
+    for left, right in zip(cuts[:-1], cuts[1:]):
+        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
+        if right > left and rows.size:
+            box = (x0 + left, y0 + int(rows[0]), x0 + right, y0 + int(rows[-1]) + 1)
+            pieces.append(Blob(box, blob.labels, blob.row))
+    return pieces if len(pieces) > 1 else [blob]
+
+
 def typical_height(blobs: list[Blob]) -> float:
     """The height of a whole digit: the median height of the blobs at least half as tall as the tallest."""
     heights = np.array([b.height for b in blobs], dtype=float)
@@ -135,33 +162,37 @@ def is_digit_sized(blob: Blob, digit_height: float) -> bool:
 def merge_pieces(blobs: list[Blob]) -> list[Blob]:
     """Merge the pieces of digits broken by a light pen or by a removed ruled line.
 
-    Two blobs merge when their union is no taller than 1.3 times the tallest blob so far and not wider than tall, and either one lies over the other with a small gap or one is
-    a small piece that nearly touches the other.
+    Two blobs may merge when their union is no taller than twice the tallest blob so far and not
+    much wider than tall, and either one lies over the other with a small gap or one is a small
+    piece close to the other. The closest such pair merges first, until none is left.
     """
-    blobs = sorted(blobs, key=lambda b: -b.height * b.width)
-    merged = True
-    while merged:
-        merged = False
+    blobs = list(blobs)
+    while len(blobs) > 1:
         digit_height = max(b.height for b in blobs)
-        for i, a in enumerate(blobs):
-            for j in range(i + 1, len(blobs)):
-                if _belong_together(a, blobs[j], digit_height):
-                    blobs[i] = _union(a, blobs.pop(j))
-                    merged = True
-                    break
-            if merged:
-                break
+        pairs = [(_gap(a, b), i, j) for i, a in enumerate(blobs) for j, b in enumerate(blobs[i + 1 :], i + 1)
+                 if _belong_together(a, b, digit_height)]
+        if not pairs:
+            break
+        _, i, j = min(pairs)
+        blobs[i] = _union(blobs[i], blobs.pop(j))
     return blobs
+
+
+def _gap(a: Blob, b: Blob) -> int:
+    """How far apart two boxes are: the larger of the horizontal and vertical gaps (negative: overlap)."""
+    x_gap = max(a.box[0], b.box[0]) - min(a.box[2], b.box[2])
+    y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
+    return max(x_gap, y_gap)
 
 
 def _belong_together(a: Blob, b: Blob, digit_height: float) -> bool:
     x_overlap = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
     y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
     union = _union(a, b)
-    if union.height > 1.3 * digit_height or union.width > 1.0 * max(digit_height, union.height):
+    if union.height > 2.0 * digit_height or union.width > 1.4 * max(digit_height, union.height):
         return False
     stacked = x_overlap >= 0.5 * min(a.width, b.width) and y_gap <= PIECE_GAP * max(a.height, b.height)
-    small_piece = min(a.height, b.height) < 0.6 * digit_height and max(-x_overlap, y_gap) <= 0.1 * digit_height
+    small_piece = min(a.height, b.height) < 0.6 * digit_height and _gap(a, b) <= 0.25 * digit_height
     return stacked or small_piece
 
 
@@ -171,15 +202,16 @@ def _union(a: Blob, b: Blob) -> Blob:
 
 
 def in_reading_order(blobs: list[Blob]) -> list[Blob]:
-    """Group blobs into rows (a blob joins a row when its vertical centre lies within the row's band)
-    and return them row by row, top to bottom, each row left to right, with ``row`` set."""
+    """Group blobs into rows (a blob joins a row when its vertical centre lies within the row's band,
+    or the row's centre within the blob's height) and return them row by row, top to bottom, each row
+    left to right, with ``row`` set."""
     rows: list[list[Blob]] = []
     for blob in sorted(blobs, key=lambda b: (b.box[1] + b.box[3]) / 2):
         centre = (blob.box[1] + blob.box[3]) / 2
         if rows:
             top = np.median([b.box[1] for b in rows[-1]])
             bottom = np.median([b.box[3] for b in rows[-1]])
-            if top <= centre <= bottom:
+            if top <= centre <= bottom or blob.box[1] <= (top + bottom) / 2 <= blob.box[3]:
                 rows[-1].append(blob)
                 continue
         rows.append([blob])

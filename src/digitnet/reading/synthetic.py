@@ -20,7 +20,7 @@ FONT_FILES = (
 )
 CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
-    "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent",
+    "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
 )
 
 
@@ -91,7 +91,8 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
         glyphs.append(glyph)
         text.append(str(label))
     margin = height
-    gap = lambda: int(height * rng.uniform(0.25, 0.6))  # noqa: E731
+    spacing = (-0.12, -0.03) if condition == "touching" else (0.25, 0.6)
+    gap = lambda: int(height * rng.uniform(*spacing))  # noqa: E731
     row_widths = [sum(g.shape[1] for g in glyphs[r * digits : (r + 1) * digits]) + gap() * digits for r in range(rows)]
     width = max(row_widths) + 2 * margin
     page_height = int(rows * height * 1.9 + 2 * margin)

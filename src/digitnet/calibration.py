@@ -1,0 +1,40 @@
+"""How far a model's confidence can be trusted: expected calibration error and temperature scaling."""
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from digitnet.metrics import mean_cross_entropy
+from digitnet.nn.losses import softmax
+
+ECE_BINS = 15
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE: |accuracy - mean confidence| averaged over equal-width confidence bins, weighted by size.
+
+    probabilities: (n, classes) rows summing to 1; labels: (n,) ints. 0 is perfectly calibrated.
+    """
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    which = np.minimum((confidence * bins).astype(np.int64), bins - 1)
+    gap = np.bincount(which, weights=correct - confidence, minlength=bins)
+    return float(np.abs(gap).sum() / max(len(labels), 1))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T > 0 that minimises the cross-entropy of softmax(logits / T) on held-out data (Guo et al. 2017).
+
+    logits: (n, classes) float; labels: (n,) ints. T > 1 softens an over-confident model.
+    """
+    logits = logits.astype(np.float64)
+    low, high = np.log(TEMPERATURE_RANGE)
+    result = minimize_scalar(lambda log_t: mean_cross_entropy(logits / np.exp(log_t), labels),
+                             bounds=(low, high), method="bounded", options={"xatol": 1e-6})
+    return float(np.exp(result.x))
+
+
+def calibration_errors(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
+    """ECE of softmax(logits) and of softmax(logits / temperature) on the same examples."""
+    return {"ece": expected_calibration_error(softmax(logits), labels),
+            "ece_scaled": expected_calibration_error(softmax(logits / temperature), labels)}

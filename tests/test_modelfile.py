@@ -1,0 +1,107 @@
+"""Model files: round trip, atomic saving, and every kind of bad file refused without unpickling."""
+
+import json
+
+import numpy as np
+import pytest
+
+from digitnet.errors import ModelFileError
+from digitnet.modelfile import Model, load_model, save_model
+from digitnet.nn.network import Network
+
+
+@pytest.fixture
+def saved(tmp_path, rng):
+    model = Model(Network.initialised((784, 16, 10), rng), {"recipe": {"learning_rate": 0.1}})
+    return save_model(tmp_path / "m.npz", model), model
+
+
+def test_round_trip_gives_identical_predictions_and_metadata(saved, rng):
+    path, model = saved
+    loaded = load_model(path)
+    x = rng.random((50, 784), dtype=np.float32)
+    assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    assert loaded.metadata["recipe"] == {"learning_rate": 0.1}
+    assert loaded.metadata["layer_sizes"] == [784, 16, 10]
+    assert loaded.metadata["format_version"] == 1 and "created" in loaded.metadata
+
+
+def rewrite(path, tmp_path, change):
+    """A copy of the model file at ``path`` with its arrays passed through ``change(arrays)``."""
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    change(arrays)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    return bad
+
+
+def set_metadata(key, value):
+    def change(arrays):
+        metadata = json.loads(str(arrays["metadata"]))
+        metadata[key] = value
+        arrays["metadata"] = np.array(json.dumps(metadata))
+    return change
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda a: a.update(W0=np.zeros((10, 16), np.float32)), "W0 has shape"),
+    (lambda a: a.pop("b1"), "holds arrays"),
+    (lambda a: a.pop("metadata"), "no metadata"),
+    (lambda a: a.update(metadata=np.array("{not json")), "not valid JSON"),
+    (lambda a: a.update(metadata=np.array(b"bytes")), "not a JSON string"),
+    (set_metadata("format_version", 99), "version 99 is not supported"),
+    (set_metadata("format", "something-else"), "not a digitnet model"),
+    (set_metadata("layer_sizes", [784, 16]), "holds arrays"),
+    (lambda a: a["W1"].__setitem__((0, 0), np.nan), "non-finite"),
+    (lambda a: a.update(W0=a["W0"].astype(np.int32)), "dtype"),
+])
+def test_damaged_model_files_are_refused_with_a_clear_message(saved, tmp_path, change, message):
+    with pytest.raises(ModelFileError, match=message):
+        load_model(rewrite(saved[0], tmp_path, change))
+
+
+def test_object_arrays_are_refused_without_being_unpickled(saved, tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (pytest.fail, ("the model file was unpickled",))
+
+    bad = rewrite(saved[0], tmp_path, lambda a: a.update(W0=np.array([Boom()], dtype=object)))
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_model(bad)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not a model", b"PK\x03\x04truncated"])
+def test_non_model_files_are_refused(tmp_path, content):
+    path = tmp_path / "x.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+def test_truncated_model_file_is_refused(saved, tmp_path):
+    data = saved[0].read_bytes()
+    (tmp_path / "t.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError):
+        load_model(tmp_path / "t.npz")
+
+
+def test_missing_file_and_directory_are_refused(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "nope.npz")
+    with pytest.raises(ModelFileError, match="not a file"):
+        load_model(tmp_path)
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(saved, monkeypatch):
+    path, model = saved
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", crash)
+    with pytest.raises(OSError):
+        save_model(path, model)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
