@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 P99_GOAL_MS = 100.0
 PAD_SIZE = (720, 360)
 SEND_SCALE = 0.5  # as in static/app.js
+BRUSH_WIDTHS = (16, 29)  # pad pixels, around the page's default brush of 22
 # Digit shapes as strokes in a unit box; drawings place two to four of them side by side.
 SHAPES = {
     1: [[(0.5, 0.0), (0.5, 1.0)]],
@@ -42,7 +43,7 @@ def drawing(rng: np.random.Generator) -> bytes:
         for stroke in shape:
             points = [(left + (x + rng.normal(0, 0.03)) * width, top + (y + rng.normal(0, 0.03)) * height)
                       for x, y in stroke]
-            draw.line(points, fill="black", width=int(rng.integers(14, 28)), joint="curve")
+            draw.line(points, fill="black", width=int(rng.integers(*BRUSH_WIDTHS)), joint="curve")
     image = image.resize((round(PAD_SIZE[0] * SEND_SCALE), round(PAD_SIZE[1] * SEND_SCALE)), Image.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -8,11 +8,10 @@
 from importlib import resources
 from pathlib import Path
 
-import anyio
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from digitnet import __version__
 from digitnet.errors import ImageError
@@ -23,7 +22,6 @@ from digitnet.serve.payload import model_description, png_data_url, reading_payl
 from digitnet.serve.upload import FILE_FIELD, read_image
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 2**20
-READ_THREADS = 1
 STATIC_DIR = Path(str(resources.files("digitnet.serve").joinpath("static")))
 
 _IMAGE_BODY = {"schema": {"type": "string", "format": "binary"}}
@@ -69,7 +67,6 @@ def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -
         version=__version__,
         description="Draw digits or send a photo; a from-scratch NumPy network reads them.",
     )
-    reads = None  # the limiter of concurrent reads, made in the event loop on first use
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(ImageError)
@@ -89,10 +86,7 @@ def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -
     async def read(request: Request, annotate: bool = False):
         """Read every digit in the image. `annotate=true` adds `annotated_image`, a PNG data URL
         of the image with a box and the digit drawn around each digit read (as `predict --annotate`)."""
-        nonlocal reads
         image_name, image = await read_image(request, max_upload_bytes)
-        reads = reads or anyio.CapacityLimiter(READ_THREADS)
-        reply = await anyio.to_thread.run_sync(read_reply, image, image_name, model, annotate, limiter=reads)
-        return JSONResponse(reply)
+        return JSONResponse(await run_in_threadpool(read_reply, image, image_name, model, annotate))
 
     return app
