@@ -229,3 +229,12 @@ def test_listening_on_a_busy_port_is_a_clear_error():
     with listen("127.0.0.1", 0) as busy:
         with pytest.raises(DigitnetError, match="cannot listen on 127.0.0.1"):
             listen("127.0.0.1", busy.getsockname()[1])
+
+
+def test_serve_without_the_web_packages_says_how_to_install_them(monkeypatch, capsys):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real_find_spec(name, *a))
+    assert main(["serve", "--port", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "digitnet: error: digitnet serve needs uvicorn: pip install 'digitnet[serve]'"

@@ -136,9 +136,10 @@ async function readPad() {
     return;
   }
   readInFlight = true;
+  const sequence = ++requestCount; // taken now: a photo dropped while the PNG is being made wins
   try {
     const png = await new Promise((resolve) => sendCopy().toBlob(resolve, "image/png"));
-    await readImage(png, { "Content-Type": "image/png" }, "", "your drawing");
+    await readImage(sequence, png, { "Content-Type": "image/png" }, "", "your drawing");
   } finally {
     readInFlight = false;
     if (drawingChanged) scheduleRead();
@@ -154,16 +155,16 @@ async function readPhoto(file) {
   const form = new FormData();
   form.append("file", file);
   $("status").textContent = `Reading ${file.name}…`;
-  const reply = await readImage(form, {}, "?annotate=true", file.name);
+  const reply = await readImage(++requestCount, form, {}, "?annotate=true", file.name);
   if (!reply) return;
   $("annotated-image").src = reply.annotated_image;
   $("annotated-caption").textContent = `${file.name}: ${reply.digits.length} digit${reply.digits.length === 1 ? "" : "s"} read`;
   $("annotated").hidden = false;
 }
 
-// POSTs an image to /api/read and shows the reply; returns it, or null after showing the error.
-async function readImage(body, headers, query, source) {
-  const sequence = ++requestCount;
+// POSTs an image to /api/read and shows the reply unless a later request was already shown;
+// returns the reply, or null after showing the error. ``sequence`` orders the requests.
+async function readImage(sequence, body, headers, query, source) {
   let reply;
   try {
     const response = await fetch(`/api/read${query}`, { method: "POST", body, headers });
