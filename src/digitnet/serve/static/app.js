@@ -288,7 +288,8 @@ async function showModel() {
   try {
     const model = await (await fetch("/api/model")).json();
     const metrics = model.metadata.metrics || {};
-    const accuracy = Object.entries(metrics).find(([key, value]) => key.includes("accuracy") && typeof value === "number");
+    const accuracies = Object.entries(metrics).filter(([key, value]) => key.includes("accuracy") && typeof value === "number");
+    const accuracy = accuracies.find(([key]) => key === "test_accuracy") || accuracies[0];
     $("model-info").textContent = [
       `network ${model.layer_sizes.join("-")}`,
       `${model.parameters.toLocaleString("en")} parameters`,
