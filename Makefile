@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench figures seed-model best-model recipe-table clean
+.PHONY: demo test bench figures seed-model best-model recipe-table serve-figure bench-serve clean
 
 $(BIN)/digitnet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ recipe-table: $(BIN)/digitnet
 		best=src/digitnet/models/best.npz,runs/best-seed1.npz,runs/best-seed2.npz \
 		"seed, 5,000 held out, --calibrate=runs/seed-calibrated.npz" \
 		"seed (the shipped seed.npz)=src/digitnet/models/seed.npz"
+
+# The README screenshot of `digitnet serve`, taken by the browser test in headless Chromium.
+serve-figure: $(BIN)/digitnet
+	DIGITNET_ARTIFACTS=runs/serve-artifacts $(BIN)/python -m pytest -q tests/test_serve_browser.py
+	cp runs/serve-artifacts/serve.png docs/figures/serve.png
+
+bench-serve: $(BIN)/digitnet
+	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache

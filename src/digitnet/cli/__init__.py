@@ -12,7 +12,7 @@ import sys
 from digitnet import __version__
 from digitnet.errors import DigitnetError
 
-SUBCOMMANDS = ("train", "evaluate", "info", "sweep", "plot", "predict")
+SUBCOMMANDS = ("train", "evaluate", "info", "sweep", "plot", "predict", "serve")
 EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 

@@ -1,0 +1,114 @@
+"""Load benchmark of ``digitnet serve``: concurrent loopback clients posting canvas drawings.
+
+Starts ``digitnet serve --port 0`` in its own process, then N clients (default 16 at a time) post
+1,000 canvas-like PNGs (black strokes drawn on a white 720x360 pad and sent at half size, as the page does) to
+``POST /api/read``. Prints throughput, p50/p99 latency, the error count, and p99 as a ratio of the
+100 ms goal. Run: ``python benchmarks/bench_serve.py [--requests 1000] [--concurrency 16]``.
+"""
+
+import argparse
+import asyncio
+import io
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+from PIL import Image, ImageDraw
+
+P99_GOAL_MS = 100.0
+PAD_SIZE = (720, 360)
+SEND_SCALE = 0.5  # as in static/app.js
+BRUSH_WIDTHS = (16, 29)  # pad pixels, around the page's default brush of 22
+# Digit shapes as strokes in a unit box; drawings place two to four of them side by side.
+SHAPES = {
+    1: [[(0.5, 0.0), (0.5, 1.0)]],
+    4: [[(0.6, 0.0), (0.0, 0.65), (0.85, 0.65)], [(0.6, 0.3), (0.6, 1.0)]],
+    7: [[(0.0, 0.0), (0.9, 0.0), (0.35, 1.0)]],
+    0: [[(0.5, 0.0), (0.9, 0.3), (0.9, 0.7), (0.5, 1.0), (0.1, 0.7), (0.1, 0.3), (0.5, 0.0)]],
+}
+
+
+def drawing(rng: np.random.Generator) -> bytes:
+    """A PNG of the pad with 2-4 random digits, jittered as a hand would draw them, at the size sent."""
+    image = Image.new("RGBA", PAD_SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    count = int(rng.integers(2, 5))
+    cell = PAD_SIZE[0] / count
+    for i in range(count):
+        shape = SHAPES[int(rng.choice(list(SHAPES)))]
+        left, top, width, height = i * cell + 0.25 * cell, 70, 0.5 * cell, 220
+        for stroke in shape:
+            points = [(left + (x + rng.normal(0, 0.03)) * width, top + (y + rng.normal(0, 0.03)) * height)
+                      for x, y in stroke]
+            draw.line(points, fill="black", width=int(rng.integers(*BRUSH_WIDTHS)), joint="curve")
+    image = image.resize((round(PAD_SIZE[0] * SEND_SCALE), round(PAD_SIZE[1] * SEND_SCALE)), Image.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    """``digitnet serve`` on a free loopback port; returns the process and its URL."""
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line = process.stdout.readline()
+    if not line.startswith("digitnet serve: http"):
+        process.kill()
+        raise SystemExit(f"the server did not start: {line!r}")
+    return process, line.split()[2]
+
+
+async def load(url: str, bodies: list[bytes], requests: int, concurrency: int) -> tuple[list[float], int, float]:
+    """Post ``requests`` drawings, ``concurrency`` at a time -> (latencies in s, errors, wall seconds)."""
+    latencies, errors = [], 0
+    queue = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def client(http: httpx.AsyncClient):
+        nonlocal errors
+        for i in queue:
+            start = time.perf_counter()
+            try:
+                response = await http.post(f"{url}api/read", content=bodies[i % len(bodies)],
+                                           headers={"content-type": "image/png"})
+                ok = response.status_code == 200 and response.json()["digits"]
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - start)
+            errors += not ok
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+        return latencies, errors, time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    bodies = [drawing(rng) for _ in range(50)]
+    process, url = start_server()
+    try:
+        asyncio.run(load(url, bodies, 32, 4))  # warm up: first requests, thread pool, connections
+        latencies, errors, wall = asyncio.run(load(url, bodies, args.requests, args.concurrency))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    ms = np.array(latencies) * 1000
+    p50, p99 = np.percentile(ms, [50, 99])
+    print(f"digitnet serve, {args.requests} canvas PNGs ({np.mean([len(b) for b in bodies]) / 1024:.1f} KiB each), "
+          f"{args.concurrency} concurrent loopback clients, {os.cpu_count()} CPUs")
+    print(f"throughput {args.requests / wall:.0f} requests/s   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
+          f"max {ms.max():.1f} ms   errors {errors}")
+    print(f"p99 / {P99_GOAL_MS:.0f} ms goal = {p99 / P99_GOAL_MS:.2f}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

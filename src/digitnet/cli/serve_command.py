@@ -1,0 +1,45 @@
+"""digitnet serve: a local web page to draw digits or drop a photo and watch the network read them."""
+
+import argparse
+
+from digitnet.cli.options import add_model_option
+
+WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart")
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("serve", help="a local web page: draw digits or drop a photo, see the network read them")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)")
+    p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000; 0: any free port)")
+    add_model_option(p)
+    return p
+
+
+def require_web_packages() -> None:
+    import importlib.util
+
+    from digitnet.errors import DigitnetError
+
+    missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DigitnetError(f"digitnet serve needs {', '.join(missing)}: pip install 'digitnet[serve]'")
+
+
+def run(args) -> int:
+    require_web_packages()
+    from digitnet.modelfile import load_model
+    from digitnet.serve.app import create_app
+    from digitnet.serve.server import listen, url_of, uvicorn_server
+
+    app = create_app(load_model(args.model))
+    sock = listen(args.host, args.port)
+    print(f"digitnet serve: {url_of(sock)} (API docs at {url_of(sock)}docs; Ctrl+C stops)", flush=True)
+    uvicorn_server(app).run(sockets=[sock])
+    return 0
