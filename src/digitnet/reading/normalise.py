@@ -16,8 +16,10 @@ def stroke_width(ink: np.ndarray) -> float:
 
     The ink mass divided by the stroke length, where the length is half the outline of the ink mask
     after growing it by one pixel (growing first keeps the outline of a one-pixel line two-sided).
+    The mask is padded so that ink touching the crop's edge still has an outline there: a crop
+    that is all ink (a straight "1") would otherwise have almost no outline and a huge width.
     """
-    mask = ink > 0.5
+    mask = np.pad(ink > 0.5, 1)
     if not mask.any():
         return 0.0
     grown = dilate(mask, 1)
