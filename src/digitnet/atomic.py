@@ -28,4 +28,9 @@ def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_text_atomically(path: str | os.PathLike, text: str) -> None:
     with replaced_atomically(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_bytes_atomically(path: str | os.PathLike, payload: bytes) -> None:
+    with replaced_atomically(path) as tmp:
+        tmp.write_bytes(payload)

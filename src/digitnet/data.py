@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.atomic import write_bytes_atomically
 from digitnet.errors import DataError
 from digitnet.idx import read_idx, write_idx
 
@@ -210,9 +211,7 @@ def _download_to_cache(cache_dir: Path) -> dict[str, np.ndarray]:
             if hashlib.sha256(payload).hexdigest() != sha256:
                 errors.append(f"{mirror}{filename}: SHA-256 mismatch")
                 continue
-            tmp = target.with_name(filename + ".part")
-            tmp.write_bytes(payload)
-            os.replace(tmp, target)
+            write_bytes_atomically(target, payload)
             break
         else:
             raise DataError(f"download of {filename} failed ({'; '.join(errors)})")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.atomic import replaced_atomically
 from digitnet.errors import DataError
 
 UNSIGNED_BYTE = 0x08
@@ -60,8 +61,6 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     if array.dtype != np.uint8:
         raise ValueError(f"IDX writer takes uint8 arrays, got {array.dtype}")
     header = bytes([0, 0, UNSIGNED_BYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    tmp = path.with_name(path.name + ".part")
-    with _open(tmp, "wb", path.suffix == ".gz") as f:
+    with replaced_atomically(path) as tmp, _open(tmp, "wb", path.suffix == ".gz") as f:
         f.write(header)
-        f.write(array.tobytes())
-    os.replace(tmp, path)
+        f.write(memoryview(array))

@@ -10,7 +10,6 @@ so a crash never leaves half a model behind.
 import datetime
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.atomic import replaced_atomically
 from digitnet.errors import ModelFileError
 from digitnet.nn.losses import softmax
 from digitnet.nn.network import Network
@@ -97,18 +97,10 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
         arrays[f"W{i}"], arrays[f"b{i}"] = w, b
     arrays.update({STATE_PREFIX + name: array for name, array in model.state.items()})
     arrays["metadata"] = np.array(json.dumps(metadata))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; a model is an ordinary document
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replaced_atomically(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
     model.metadata = metadata
     return path
 

@@ -81,22 +81,11 @@ def _output_path(template: str, index: int, several: bool) -> str:
 
 def _save(picture, path: str) -> None:
     """Write a PNG atomically (temporary file, then rename)."""
-    import os
-    import tempfile
-    from pathlib import Path
-
+    from digitnet.atomic import replaced_atomically
     from digitnet.errors import ImageError
 
-    target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        with replaced_atomically(path) as tmp:
+            picture.save(tmp, format="PNG")
     except OSError as e:
         raise ImageError(f"{path}: cannot write ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            picture.save(f, format="PNG")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

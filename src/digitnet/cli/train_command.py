@@ -62,6 +62,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from digitnet.atomic import write_text_atomically
     from digitnet.cli import EXIT_INTERRUPTED
     from digitnet.cli.progress import ProgressReporter
     from digitnet.data import load_dataset, split_train_validation, test_split
@@ -87,9 +88,7 @@ def run(args) -> int:
         except ValueError as e:
             raise TrainingError(f"bad training options: {e}") from None
         if args.save_recipe:
-            tmp = args.save_recipe.with_name(args.save_recipe.name + ".part")
-            tmp.write_text(recipe_to_toml(recipe), encoding="utf-8")
-            os.replace(tmp, args.save_recipe)
+            write_text_atomically(args.save_recipe, recipe_to_toml(recipe))
             print(f"recipe written to {args.save_recipe}", file=sys.stderr)
             return 0
         training_run = TrainingRun.start(recipe.config)
@@ -142,9 +141,7 @@ def run(args) -> int:
         metadata["calibration"] = calibrate(training_run.network, validation, test)
     save_model(out, Model(training_run.network, metadata))
     history_file = history_path(out)
-    tmp = history_file.with_name(history_file.name + ".part")
-    tmp.write_text(json.dumps({"recipe": metadata["recipe"], "history": history}, indent=1))
-    os.replace(tmp, history_file)
+    write_text_atomically(history_file, json.dumps({"recipe": metadata["recipe"], "history": history}, indent=1))
     checkpoint_path(out).unlink(missing_ok=True)
     print(f"test accuracy {test_accuracy:.4f}; model saved to {out}; history in {history_file}")
     return 0
