@@ -50,9 +50,9 @@ def drawing(rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(workers: int) -> tuple[subprocess.Popen, str]:
     """``digitnet serve`` on a free loopback port; returns the process and its URL."""
-    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--port", "0", "--workers", str(workers)],
                                stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     line = process.stdout.readline()
     if not line.startswith("digitnet serve: http"):
@@ -90,10 +90,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="server processes (default: one per core)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     bodies = [drawing(rng) for _ in range(50)]
-    process, url = start_server()
+    process, url = start_server(args.workers)
     try:
         asyncio.run(load(url, bodies, 32, 4))  # warm up: first requests, thread pool, connections
         latencies, errors, wall = asyncio.run(load(url, bodies, args.requests, args.concurrency))
@@ -103,7 +104,7 @@ def main() -> int:
     ms = np.array(latencies) * 1000
     p50, p99 = np.percentile(ms, [50, 99])
     print(f"digitnet serve, {args.requests} canvas PNGs ({np.mean([len(b) for b in bodies]) / 1024:.1f} KiB each), "
-          f"{args.concurrency} concurrent loopback clients, {os.cpu_count()} CPUs")
+          f"{args.concurrency} concurrent loopback clients, {args.workers} server process(es), {os.cpu_count()} CPUs")
     print(f"throughput {args.requests / wall:.0f} requests/s   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
           f"max {ms.max():.1f} ms   errors {errors}")
     print(f"p99 / {P99_GOAL_MS:.0f} ms goal = {p99 / P99_GOAL_MS:.2f}")

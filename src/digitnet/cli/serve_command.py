@@ -2,7 +2,7 @@
 
 import argparse
 
-from digitnet.cli.options import add_model_option
+from digitnet.cli.options import add_model_option, positive_int
 
 WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart")
 
@@ -18,6 +18,8 @@ def add_parser(subparsers):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000; 0: any free port)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="processes serving requests (default 1; one per CPU core serves the most at once)")
     add_model_option(p)
     return p
 
@@ -36,10 +38,10 @@ def run(args) -> int:
     require_web_packages()
     from digitnet.modelfile import load_model
     from digitnet.serve.app import create_app
-    from digitnet.serve.server import listen, url_of, uvicorn_server
+    from digitnet.serve.server import listen, serve, url_of
 
     app = create_app(load_model(args.model))
     sock = listen(args.host, args.port)
     print(f"digitnet serve: {url_of(sock)} (API docs at {url_of(sock)}docs; Ctrl+C stops)", flush=True)
-    uvicorn_server(app).run(sockets=[sock])
+    serve(app, sock, args.workers)
     return 0
