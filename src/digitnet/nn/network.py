@@ -88,20 +88,33 @@ class Network:
         loss, dlogits = softmax_cross_entropy(logits, labels)
         return loss, self.backward(dlogits, caches)
 
+    def layer_outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output for a batch, hidden ones after ReLU: x (n, n_in) -> [(n, width), ...].
+
+        The inference path: each product is followed by in-place bias and ReLU, and no cache is kept.
+        """
+        outputs = []
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = x @ w
+            x += b
+            if i < last:
+                np.maximum(x, 0, out=x)
+            outputs.append(x)
+        return outputs
+
     def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
         """The output of each hidden layer after ReLU: a list of (batch, width) arrays."""
-        activations = []
-        for w, b in zip(self.weights[:-1], self.biases[:-1]):
-            x = np.maximum(x @ w + b, 0)
-            activations.append(x)
-        return activations
+        return self.layer_outputs(x)[:-1]
 
     def logits(self, x: np.ndarray, chunk: int = 10_000) -> np.ndarray:
         """(n, n_in) -> (n, n_out), computed in chunks so that large inputs need little memory."""
         x = np.asarray(x, dtype=self.dtype)
+        if len(x) <= chunk:
+            return self.layer_outputs(x)[-1]
         out = np.empty((len(x), self.layer_sizes[-1]), dtype=self.dtype)
         for start in range(0, len(x), chunk):
-            out[start : start + chunk] = self.forward(x[start : start + chunk])[0]
+            out[start : start + chunk] = self.layer_outputs(x[start : start + chunk])[-1]
         return out
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
