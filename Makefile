@@ -62,5 +62,13 @@ recipe-table: $(BIN)/digitnet
 		best=src/digitnet/models/best.npz,runs/best-seed1.npz,runs/best-seed2.npz \
 		"seed, 5,000 held out, --calibrate=runs/seed-calibrated.npz"
 
+# The screenshot of the web page in README, taken by the browser test.
+serve-figure: $(BIN)/digitnet
+	DIGITNET_ARTIFACTS=runs/serve-artifacts $(BIN)/python -m pytest -q tests/test_serve_browser.py
+	cp runs/serve-artifacts/serve.png docs/figures/serve.png
+
+bench-serve: $(BIN)/digitnet
+	$(BIN)/python benchmarks/bench_serve.py
+
 clean:
 	rm -rf $(VENV) dist build .pytest_cache
