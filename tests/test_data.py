@@ -5,6 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 
 from digitnet.data import FILE_STEMS, MNIST_LABEL_COUNTS, load_dataset, split_train_validation
 from digitnet.errors import DataError
@@ -148,3 +151,11 @@ def test_a_download_with_the_wrong_checksum_is_refused_and_not_kept(mirror, tmp_
     with pytest.raises(DataError, match="SHA-256 mismatch"):
         mirror._download_to_cache(tmp_path / "cache")
     assert not (tmp_path / "cache" / "train-images-idx3-ubyte.gz").exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.uint8, array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6)), st.booleans())
+def test_any_uint8_array_survives_an_idx_round_trip(tmp_path_factory, array, compressed):
+    path = tmp_path_factory.mktemp("idx") / ("a.gz" if compressed else "a")
+    write_idx(path, array)
+    assert np.array_equal(read_idx(path), array) and read_idx(path).shape == array.shape

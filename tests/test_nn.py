@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from digitnet.nn.fused import FusedSGDTrainer
 from digitnet.nn.losses import log_softmax, softmax, softmax_cross_entropy
@@ -101,3 +104,11 @@ def test_he_initialisation_has_the_textbook_spread():
 def test_mismatched_layers_are_refused():
     with pytest.raises(ValueError, match="layer 1 takes"):
         Network([np.zeros((4, 3)), np.zeros((5, 2))], [np.zeros(3), np.zeros(2)])
+
+
+@given(arrays(np.float64, (3, 10), elements=st.floats(-1e6, 1e6)), st.lists(st.integers(0, 9), min_size=3, max_size=3))
+def test_softmax_cross_entropy_is_finite_and_non_negative_for_any_finite_logits(logits, labels):
+    loss, dlogits = softmax_cross_entropy(logits, np.array(labels))
+    assert np.isfinite(loss) and loss >= 0
+    assert np.isfinite(dlogits).all()
+    assert np.allclose(dlogits.sum(axis=1), 0, atol=1e-9)  # each row: probabilities minus a one-hot
