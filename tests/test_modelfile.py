@@ -71,11 +71,16 @@ def test_object_arrays_are_refused_without_being_unpickled(saved, tmp_path):
         load_model(bad)
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, not a model", b"PK\x03\x04truncated"])
-def test_non_model_files_are_refused(tmp_path, content):
+@pytest.mark.parametrize("content,message", [
+    (b"", "not a .npz model file"),
+    (b"hello, not a model", "not a .npz model file"),
+    (b"\x80\x04K\x01.", "not a .npz model file"),  # a pickle of the number 1
+    (b"PK\x03\x04truncated", "not a valid .npz model file"),
+])
+def test_non_model_files_are_refused(tmp_path, content, message):
     path = tmp_path / "x.npz"
     path.write_bytes(content)
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match=message):
         load_model(path)
 
 

@@ -24,6 +24,7 @@ from digitnet.nn.network import Network
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
+ZIP_SIGNATURE = b"PK\x03\x04"  # how every .npz archive starts
 SHIPPED_MODELS = ("best", "seed")
 DEFAULT_MODEL = "best"
 STATE_PREFIX = "state_"
@@ -118,6 +119,10 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         raise ModelFileError(f"{path}: no such model file")
     if not path.is_file():
         raise ModelFileError(f"{path}: is not a file")
+    # np.load treats anything that is neither .npy nor zip as a pickle: refuse such files by name first.
+    with open(path, "rb") as f:
+        if f.read(4) != ZIP_SIGNATURE:
+            raise ModelFileError(f"{path}: not a .npz model file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -127,7 +132,7 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         raise ModelFileError(f"{path}: not a valid model file ({e})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise ModelFileError(f"{path}: not a valid .npz model file ({e})") from None
-    if not isinstance(arrays, dict) or "metadata" not in arrays:
+    if "metadata" not in arrays:
         raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
     metadata = _parse_metadata(path, arrays.pop("metadata"))
     state = {name[len(STATE_PREFIX):]: arrays.pop(name) for name in list(arrays) if name.startswith(STATE_PREFIX)}
