@@ -159,3 +159,11 @@ def test_any_uint8_array_survives_an_idx_round_trip(tmp_path_factory, array, com
     path = tmp_path_factory.mktemp("idx") / ("a.gz" if compressed else "a")
     write_idx(path, array)
     assert np.array_equal(read_idx(path), array) and read_idx(path).shape == array.shape
+
+
+def test_a_gzip_file_with_corrupt_data_is_rejected(tmp_path, rng):
+    write_idx(tmp_path / "x.gz", rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8))
+    data = bytearray((tmp_path / "x.gz").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    with pytest.raises(DataError, match="cannot read"):
+        read_idx(write_raw(tmp_path / "y.gz", bytes(data)))

@@ -52,7 +52,8 @@ def set_metadata(key, value):
     (lambda a: a.update(metadata=np.array(b"bytes")), "not a JSON string"),
     (set_metadata("format_version", 99), "version 99 is not supported"),
     (set_metadata("format", "something-else"), "not a digitnet model"),
-    (set_metadata("layer_sizes", [784, 16]), "holds arrays"),
+    (set_metadata("layer_sizes", [784, 16, 16, 10]), "holds arrays"),
+    (set_metadata("layer_sizes", [784, 16]), "does not read 28x28 digits"),
     (lambda a: a["W1"].__setitem__((0, 0), np.nan), "non-finite"),
     (lambda a: a.update(W0=a["W0"].astype(np.int32)), "dtype"),
 ])
@@ -110,3 +111,15 @@ def test_a_failed_save_leaves_the_previous_file_intact(saved, monkeypatch):
         save_model(path, model)
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_a_network_that_does_not_read_28x28_digits_is_refused(tmp_path, rng):
+    path = save_model(tmp_path / "m.npz", Model(Network.initialised((100, 8, 10), rng)))
+    with pytest.raises(ModelFileError, match="does not read 28x28 digits"):
+        load_model(path)
+
+
+def test_saving_describes_the_network_saved_not_stale_metadata(tmp_path, rng):
+    model = Model(Network.initialised((784, 8, 10), rng), {"layer_sizes": [784, 128, 64, 10], "dtype": "float64"})
+    loaded = load_model(save_model(tmp_path / "m.npz", model))
+    assert loaded.metadata["layer_sizes"] == [784, 8, 10] and loaded.metadata["dtype"] == "float32"

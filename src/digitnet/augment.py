@@ -55,9 +55,6 @@ class Augmentation:
     def enabled(self) -> bool:
         return any((self.shift, self.rotation, self.scale, self.shear, self.elastic, self.thickness))
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def affine_matrices(rng: np.random.Generator, n: int, augmentation: Augmentation) -> tuple[np.ndarray, np.ndarray]:
     """Random forward transforms of n images: (matrices (n, 2, 2), shifts (n, 2)) in (row, col) pixels.

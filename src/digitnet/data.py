@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet.atomic import write_bytes_atomically
+from digitnet.atomic import write_bytes_atomically, write_text_atomically
 from digitnet.errors import DataError
 from digitnet.idx import read_idx, write_idx
 
@@ -188,14 +188,24 @@ def _export_to_cache(arrays: dict[str, np.ndarray], cache_dir: Path, origin: str
         cache_dir.mkdir(parents=True, exist_ok=True)
         for name, stem in FILE_STEMS.items():
             write_idx(cache_dir / stem, arrays[name])
-        (cache_dir / ORIGIN_FILE).write_text(origin)
+        write_text_atomically(cache_dir / ORIGIN_FILE, origin)
     except OSError:
         pass
     return arrays
 
 
 def _download_to_cache(cache_dir: Path) -> dict[str, np.ndarray]:
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _download_missing(cache_dir)
+        write_text_atomically(cache_dir / ORIGIN_FILE, "the public MNIST mirrors")
+    except OSError as e:
+        raise DataError(f"cannot write the cache {cache_dir} ({e.strerror or e})") from None
+    return _read_idx_dir(cache_dir)
+
+
+def _download_missing(cache_dir: Path) -> None:
+    """Fetch every MNIST file the cache lacks from the first mirror that serves it intact."""
     for filename, sha256 in DOWNLOAD_SHA256.items():
         target = cache_dir / filename
         if target.is_file():
@@ -215,5 +225,3 @@ def _download_to_cache(cache_dir: Path) -> dict[str, np.ndarray]:
             break
         else:
             raise DataError(f"download of {filename} failed ({'; '.join(errors)})")
-    (cache_dir / ORIGIN_FILE).write_text("the public MNIST mirrors")
-    return _read_idx_dir(cache_dir)

@@ -8,6 +8,7 @@ dimensions, then the data in row-major order. digitnet reads and writes the unsi
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             raw = f.read()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise DataError(f"{path}: cannot read ({e})") from None
     if len(raw) < 4 or raw[0:2] != b"\x00\x00":
         raise DataError(f"{path}: not an IDX file (bad magic number)")

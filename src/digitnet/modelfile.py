@@ -24,6 +24,7 @@ from digitnet.nn.network import Network
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
+INPUT_PIXELS, DIGITS = 28 * 28, 10  # every digitnet model reads 28x28 images into 10 classes
 ZIP_SIGNATURE = b"PK\x03\x04"  # how every .npz archive starts
 SHIPPED_MODELS = ("best", "seed")
 DEFAULT_MODEL = "best"
@@ -89,9 +90,9 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "digitnet_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **describe_network(model.network),
         **{k: v for k, v in model.metadata.items() if k not in ("format", "format_version")},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **describe_network(model.network),  # derived from the arrays saved: always wins over stale metadata
     }
     arrays = {}
     for i, (w, b) in enumerate(zip(model.network.weights, model.network.biases)):
@@ -162,6 +163,9 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
     sizes = metadata.get("layer_sizes")
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
         raise ModelFileError(f"{path}: metadata has no valid layer_sizes")
+    if (sizes[0], sizes[-1]) != (INPUT_PIXELS, DIGITS):
+        raise ModelFileError(f"{path}: a {'-'.join(map(str, sizes))} network does not read 28x28 digits "
+                             f"(it must take {INPUT_PIXELS} inputs and give {DIGITS} outputs)")
     return metadata
 
 

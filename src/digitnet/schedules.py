@@ -1,7 +1,7 @@
 """Learning-rate schedules: the rate of every training step as a pure function of where training is."""
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 KINDS = ("constant", "step", "cosine")
 
@@ -37,9 +37,6 @@ class Schedule:
             problems.append(f"final_fraction must be in [0, 1], got {self.final_fraction}")
         if problems:
             raise ValueError("; ".join(problems))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def learning_rate_at(schedule: Schedule, base_rate: float, epoch: int, step: int, steps_per_epoch: int,

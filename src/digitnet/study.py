@@ -29,7 +29,6 @@ from digitnet.training import (TRAINING_BLAS_THREADS, EpochRecord, Reporter, Tra
 #: 21 rates, five per decade from 0.001 to 10 (rounded to 3 significant digits, so 0.1 is exact).
 DEFAULT_LEARNING_RATES = tuple(float(f"{10 ** e:.3g}") for e in np.linspace(-3, 1, 21))
 FINAL_MEASURES = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy")
-EPOCH_MEASURES = ("train_loss", "validation_loss", "validation_accuracy")
 BACKENDS = ("loky", "dask")
 RECIPE_KEYS = ("layer_sizes", "learning_rate", "batch_size", "seed")  # what a history figure's title tells
 SCHEDULER_TIMEOUT_S = 10
@@ -279,7 +278,7 @@ class EpochSweep(Sweep):
         return np.arange(1, max(len(o.history) for o in self.outcomes) + 1)
 
     def values(self, measure: str) -> np.ndarray:
-        """One of EPOCH_MEASURES as (seeds, epochs); NaN after a run stopped."""
+        """A per-epoch measure (an EpochRecord field) as (seeds, epochs); NaN after a run stopped."""
         table = np.full((len(self.outcomes), len(self.epochs)), np.nan)
         for row, outcome in enumerate(self.outcomes):
             table[row, : len(outcome.history)] = [getattr(r, measure) for r in outcome.history]
@@ -287,8 +286,11 @@ class EpochSweep(Sweep):
 
     @property
     def best_epoch(self) -> int:
-        """The epoch (from 1) of lowest mean validation loss."""
-        return int(self.epochs[np.nanargmin(self.band("validation_loss").mean)])
+        """The epoch (from 1) of lowest mean validation loss. StudyError if no epoch was measured."""
+        losses = self.band("validation_loss").mean
+        if not np.isfinite(losses).any():
+            raise StudyError("no training of the sweep finished an epoch (every seed diverged): nothing to compare")
+        return int(self.epochs[np.nanargmin(losses)])
 
     def summary(self) -> dict:
         return {"best_epoch": self.best_epoch}

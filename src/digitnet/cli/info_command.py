@@ -22,9 +22,9 @@ def run(args) -> int:
         return 0
     m = model.metadata
     print(f"model file     {path}")
-    print(f"network        {'-'.join(map(str, m['layer_sizes']))} ({m['activations']['hidden']} hidden, "
-          f"{m['activations']['output']} output), {m.get('dtype', '?')}, "
-          f"{sum(p.size for p in model.network.parameters):,} parameters")
+    network = model.network
+    print(f"network        {'-'.join(map(str, network.layer_sizes))} (ReLU hidden layers, softmax output), "
+          f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")
     for section in ("recipe", "data", "metrics", "calibration"):
         for key, value in (m.get(section) or {}).items():
             print(f"{section + '.' + key:<30} {value}")

@@ -75,11 +75,8 @@ def run(args) -> int:
 
     from digitnet import plots, study
     from digitnet.atomic import write_text_atomically
-    from digitnet.errors import StudyError
     from digitnet.training import TrainingConfig
 
-    if args.backend == "dask" and not args.scheduler:
-        raise StudyError("--backend dask needs --scheduler HOST:PORT (the address of a Dask scheduler)")
     data = study.DataSpec(args.data_dir, args.validation, args.subset)
     rates = (args.rates or study.DEFAULT_LEARNING_RATES) if args.sweep == "lr" else (args.learning_rate,)
     base = TrainingConfig(layer_sizes=(784, *args.hidden, 10), learning_rate=rates[0], batch_size=args.batch_size,

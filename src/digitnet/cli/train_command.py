@@ -66,14 +66,16 @@ def run(args) -> int:
     from digitnet.cli import EXIT_INTERRUPTED
     from digitnet.cli.progress import ProgressReporter
     from digitnet.data import load_dataset, split_train_validation, test_split
-    from digitnet.errors import TrainingError
-    from digitnet.modelfile import Model, save_model
+    from digitnet.errors import ModelFileError, TrainingError
+    from digitnet.modelfile import DIGITS, INPUT_PIXELS, Model, save_model
     from digitnet.recipes import Recipe, load_recipe, recipe_to_toml
     from digitnet.training import (StopRequest, TrainingRun, evaluate_split, history_as_dicts, load_checkpoint,
                                    save_checkpoint, train)
 
     if args.resume:
         training_run, state = load_checkpoint(args.resume)
+        if not {"out", "validation_size"} <= state.keys():
+            raise ModelFileError(f"{args.resume}: a checkpoint, but not one written by digitnet train")
         out = Path(state["out"])
         recipe = Recipe(state.get("recipe_name", "custom"), training_run.config, state["validation_size"],
                         state.get("calibrate", False))
@@ -94,8 +96,15 @@ def run(args) -> int:
         training_run = TrainingRun.start(recipe.config)
         out = (args.out or default_output_path()).absolute()
     config, validation_size = training_run.config, recipe.validation_size
+    if (config.layer_sizes[0], config.layer_sizes[-1]) != (INPUT_PIXELS, DIGITS):
+        raise TrainingError(f"layer sizes {list(config.layer_sizes)} must start at {INPUT_PIXELS} (28x28 pixels) "
+                            f"and end at {DIGITS} (digits)")
 
-    dataset = load_dataset(args.data_dir)
+    data_dir = args.data_dir or (state.get("data_dir") if args.resume else None)
+    dataset = load_dataset(data_dir)
+    if args.resume and state.get("data_sha256", dataset.sha256) != dataset.sha256:
+        raise TrainingError(f"{args.resume} was trained on other data than {dataset.source}; "
+                            f"name the same data with --data-dir")
     train_split, validation = split_train_validation(dataset, validation_size)
     test = test_split(dataset)
     print(f"training {'-'.join(map(str, config.layer_sizes))} with recipe {recipe.name} on {len(train_split)} "
@@ -115,8 +124,10 @@ def run(args) -> int:
 
     if not training_run.finished:
         checkpoint = checkpoint_path(out)
-        save_checkpoint(checkpoint, training_run, {"out": str(out), "validation_size": validation_size,
-                                                   "recipe_name": recipe.name, "calibrate": recipe.calibrate})
+        save_checkpoint(checkpoint, training_run, {
+            "out": str(out), "validation_size": validation_size, "recipe_name": recipe.name,
+            "calibrate": recipe.calibrate, "data_dir": str(Path(data_dir).absolute()) if data_dir else None,
+            "data_sha256": dataset.sha256})
         p = training_run.position
         print(f"interrupted at epoch {p.epoch + 1} step {p.step}; checkpoint saved to {checkpoint}\n"
               f"resume with: digitnet train --resume {checkpoint}", file=sys.stderr)
