@@ -63,6 +63,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from digitnet.atomic import write_text_atomically
+    from digitnet.calibration import calibrate
     from digitnet.cli import EXIT_INTERRUPTED
     from digitnet.cli.progress import ProgressReporter
     from digitnet.data import load_dataset, split_train_validation, test_split
@@ -82,7 +83,7 @@ def run(args) -> int:
     else:
         try:
             recipe = load_recipe(args.recipe).with_overrides(
-                layer_sizes=args.hidden and (784, *args.hidden, 10), learning_rate=args.learning_rate,
+                layer_sizes=args.hidden and (INPUT_PIXELS, *args.hidden, DIGITS), learning_rate=args.learning_rate,
                 batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, dtype=args.dtype,
                 momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay,
                 patience=args.patience, keep_best=args.keep_best, validation_size=args.validation,
@@ -157,12 +158,3 @@ def run(args) -> int:
     print(f"test accuracy {test_accuracy:.4f}; model saved to {out}; history in {history_file}")
     return 0
 
-
-def calibrate(network, validation, test) -> dict:
-    """Fit a softmax temperature on the validation split; report ECE before and after on both splits."""
-    from digitnet.calibration import calibration_errors, fit_temperature
-
-    temperature = fit_temperature(network.logits(validation.images), validation.labels)
-    return {"temperature": temperature, "fitted_on": f"validation split ({len(validation)} images)",
-            "validation": calibration_errors(network.logits(validation.images), validation.labels, temperature),
-            "test": calibration_errors(network.logits(test.images), test.labels, temperature)}

@@ -33,7 +33,7 @@ class FusedSGDTrainer:
         self.batch_size = batch_size
         self._x = np.empty((batch_size, sizes[0]), dtype)
         self._activations = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
-        self._upstream = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
+        self._upstream = [np.empty((batch_size, n), dtype) for n in sizes[1:-1]]  # gradients at hidden outputs
         self._positive = [np.empty((batch_size, n), bool) for n in sizes[1:-1]]
         self._parameters = _flatten_into_views(network)
         self._steps = np.empty_like(self._parameters)
