@@ -6,6 +6,9 @@ update (tests hold them to float32 rounding) with fewer, allocation-free NumPy c
 - every intermediate array is preallocated once and written with ``out=``;
 - the batch is gathered straight from the full training array into a buffer (``np.take``),
   so no shuffled copy of the data set is ever made;
+- each layer's bias is the last row of its weight matrix, fed by a column of ones appended to
+  the layer's input, so one matrix product does ``x @ W + b`` and one gives the gradients of
+  both (``[x 1].T @ upstream``);
 - the learning rate and the 1/batch of the mean loss are folded into the output gradient, so the
   backward pass yields ready-made parameter updates;
 - all parameters live in one flat buffer (the network's arrays become views of it), and so do
@@ -13,10 +16,42 @@ update (tests hold them to float32 rounding) with fewer, allocation-free NumPy c
   decay are applied to those same flat arrays by an update from ``nn.optim``.
 """
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from digitnet.nn.network import Network
 from digitnet.nn.optim import PlainUpdate
+
+
+@dataclass
+class _Buffers:
+    """Every array a step writes, allocated once for full batches of ``batch_size`` rows."""
+
+    inputs: list[np.ndarray]  # layer i's input (batch, n_in + 1), with the column of ones that meets its bias row
+    logits: np.ndarray  # (batch, n_out), turned in place into probabilities and then into the output gradient
+    upstream: list[np.ndarray]  # gradients at the hidden layers' outputs, (batch, width)
+    positive: list[np.ndarray]  # where those outputs are > 0: the ReLU derivative, (batch, width) bool
+    row_max: np.ndarray  # (batch, 1)
+    row_sum: np.ndarray  # (batch, 1)
+    rows: np.ndarray  # (batch,) 0, 1, 2, ...
+
+    @classmethod
+    def allocate(cls, sizes: tuple[int, ...], batch_size: int, dtype) -> "_Buffers":
+        return cls(
+            inputs=[np.ones((batch_size, n + 1), dtype) for n in sizes[:-1]],
+            logits=np.empty((batch_size, sizes[-1]), dtype),
+            upstream=[np.empty((batch_size, n), dtype) for n in sizes[1:-1]],
+            positive=[np.empty((batch_size, n), bool) for n in sizes[1:-1]],
+            row_max=np.empty((batch_size, 1), dtype),
+            row_sum=np.empty((batch_size, 1), dtype),
+            rows=np.arange(batch_size),
+        )
+
+    def first_rows(self, n: int) -> "_Buffers":
+        """Views of the first n rows of every buffer: for the last, smaller batch of an epoch."""
+        cut = lambda value: [array[:n] for array in value] if isinstance(value, list) else value[:n]  # noqa: E731
+        return _Buffers(**{f.name: cut(getattr(self, f.name)) for f in fields(self)})
 
 
 class FusedSGDTrainer:
@@ -28,19 +63,15 @@ class FusedSGDTrainer:
     def __init__(self, network: Network, batch_size: int, update=None):
         self.network = network
         self.update = update or PlainUpdate()
-        dtype = network.dtype
-        sizes = network.layer_sizes
         self.batch_size = batch_size
-        self._x = np.empty((batch_size, sizes[0]), dtype)
-        self._activations = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
-        self._upstream = [np.empty((batch_size, n), dtype) for n in sizes[1:-1]]  # gradients at hidden outputs
-        self._positive = [np.empty((batch_size, n), bool) for n in sizes[1:-1]]
-        self._parameters = _flatten_into_views(network)
+        sizes = network.layer_sizes
+        self._parameters = np.concatenate([p.ravel() for p in network.parameters])
         self._steps = np.empty_like(self._parameters)
-        self._weight_steps, self._bias_steps = _views_like(network, self._steps)
-        self._row_max = np.empty((batch_size, 1), dtype)
-        self._row_sum = np.empty((batch_size, 1), dtype)
-        self._rows = np.arange(batch_size)
+        self._layers = _stacked_layers(sizes, self._parameters)  # (n_in + 1, n_out): W with b as its last row
+        self._layer_steps = _stacked_layers(sizes, self._steps)
+        network.weights = [layer[:-1] for layer in self._layers]
+        network.biases = [layer[-1] for layer in self._layers]
+        self._buffers = _Buffers.allocate(sizes, batch_size, network.dtype)
 
     def step(self, images: np.ndarray, labels: np.ndarray, batch_indices: np.ndarray,
              learning_rate: float) -> float:
@@ -49,35 +80,30 @@ class FusedSGDTrainer:
         Returns the batch's mean cross-entropy before the update.
         """
         batch = len(batch_indices)
-        if batch == self.batch_size:
-            x, acts, ups, positive, rows = self._x, self._activations, self._upstream, self._positive, self._rows
-        else:  # the last, smaller batch of an epoch: views on the buffers' first rows
-            x, rows = self._x[:batch], self._rows[:batch]
-            acts = [a[:batch] for a in self._activations]
-            ups = [u[:batch] for u in self._upstream]
-            positive = [p[:batch] for p in self._positive]
-        np.take(images, batch_indices, axis=0, out=x)
+        buffers = self._buffers if batch == self.batch_size else self._buffers.first_rows(batch)
+        inputs, logits, rows = buffers.inputs, buffers.logits, buffers.rows
+        # mode="clip" writes straight into the strided buffer (the default mode copies via a temporary);
+        # the indices are always in range.
+        np.take(images, batch_indices, axis=0, out=inputs[0][:, :-1], mode="clip")
         y = labels[batch_indices]
-        weights, biases = self.network.weights, self.network.biases
-        last = len(weights) - 1
+        last = len(self._layers) - 1
 
-        inputs = x
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            np.matmul(inputs, w, out=acts[i])
-            acts[i] += b
+        for i, layer in enumerate(self._layers):
             if i < last:
-                np.maximum(acts[i], 0, out=acts[i])
-            inputs = acts[i]
+                hidden = inputs[i + 1][:, :-1]
+                np.matmul(inputs[i], layer, out=hidden)
+                np.maximum(hidden, 0, out=hidden)
+            else:
+                np.matmul(inputs[i], layer, out=logits)
 
         # Softmax in place on the logits; the loss comes from the same numbers (log-sum-exp).
-        logits = acts[last]
-        row_max, row_sum = self._row_max[:batch], self._row_sum[:batch]
-        np.max(logits, axis=1, keepdims=True, out=row_max)
+        row_max, row_sum = buffers.row_max, buffers.row_sum
+        np.maximum.reduce(logits, axis=1, keepdims=True, out=row_max)  # ufunc.reduce: np.max's checks cost more
         logits -= row_max
         true_logit = logits[rows, y]
         np.exp(logits, out=logits)
-        np.sum(logits, axis=1, keepdims=True, out=row_sum)
-        loss = float(np.log(row_sum).mean() - true_logit.mean())
+        np.add.reduce(logits, axis=1, keepdims=True, out=row_sum)
+        loss = float(np.add.reduce(np.log(row_sum[:, 0]) - true_logit)) / batch
 
         # dL/dlogits = (p - one_hot) / batch, pre-multiplied by the learning rate: one scaling
         # turns the exponentials into probabilities and the probabilities into that gradient.
@@ -87,29 +113,25 @@ class FusedSGDTrainer:
         logits[rows, y] -= scale
         upstream = logits
         for i in range(last, -1, -1):
-            below = acts[i - 1] if i else x
-            np.matmul(below.T, upstream, out=self._weight_steps[i])
-            np.sum(upstream, axis=0, out=self._bias_steps[i])
+            np.matmul(inputs[i].T, upstream, out=self._layer_steps[i])  # weight rows and bias row at once
             if i:
-                np.matmul(upstream, weights[i].T, out=ups[i - 1])
-                np.greater(below, 0, out=positive[i - 1])
-                ups[i - 1] *= positive[i - 1]
-                upstream = ups[i - 1]
+                below, positive = buffers.upstream[i - 1], buffers.positive[i - 1]
+                np.matmul(upstream, self._layers[i][:-1].T, out=below)
+                np.greater(inputs[i][:, :-1], 0, out=positive)
+                below *= positive
+                upstream = below
         self.update.apply(self._parameters, self._steps, learning_rate)
         return loss
 
 
-def _flatten_into_views(network: Network) -> np.ndarray:
-    """Copy the network's parameters into one flat array and make its arrays views of it."""
-    flat = np.concatenate([p.ravel() for p in network.parameters])
-    network.weights, network.biases = _views_like(network, flat)
-    return flat
+def _stacked_layers(sizes: tuple[int, ...], flat: np.ndarray) -> list[np.ndarray]:
+    """Views of ``flat`` (laid out W0, b0, W1, b1, ... as ``Network.parameters``), one per layer.
 
-
-def _views_like(network: Network, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Views of ``flat`` shaped like the network's weights and biases, in ``parameters`` order."""
+    W (n_in, n_out) followed by b (n_out,) is, in memory, the (n_in + 1, n_out) matrix [W; b].
+    """
     views, offset = [], 0
-    for p in network.parameters:
-        views.append(flat[offset : offset + p.size].reshape(p.shape))
-        offset += p.size
-    return views[0::2], views[1::2]
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        size = (n_in + 1) * n_out
+        views.append(flat[offset : offset + size].reshape(n_in + 1, n_out))
+        offset += size
+    return views
