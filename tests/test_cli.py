@@ -99,7 +99,7 @@ def test_divergence_exits_non_zero_and_writes_no_model(tiny_mnist_dir, tmp_path)
 @pytest.mark.slow
 def test_ctrl_c_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(tiny_mnist_dir, tmp_path):
     common = ["--epochs", "40", "--hidden", "16", "--validation", "0", "--seed", "5", "--data-dir", tiny_mnist_dir,
-              "--quiet"]
+              "--quiet", "--threads", "2"]
     straight = digitnet("train", *common, "--out", tmp_path / "straight.npz", timeout=300)
     assert straight.returncode == 0, straight.stderr
 
@@ -118,5 +118,6 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(tiny
     resumed = digitnet("train", "--resume", checkpoint, "--quiet", timeout=300)  # the checkpoint knows its data
     assert resumed.returncode == 0, resumed.stderr
     assert not checkpoint.exists()
+    assert load_model(out).metadata["blas_threads"] == 2  # and its thread count
     for ours, theirs in zip(load_model(out).network.parameters, load_model(tmp_path / "straight.npz").network.parameters):
         assert np.array_equal(ours, theirs)

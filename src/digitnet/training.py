@@ -28,7 +28,10 @@ from digitnet.schedules import Schedule, learning_rate_at
 # A batch's mean cross-entropy above this (nats) means logits of hundreds of units pointing the wrong
 # way: training has blown up even if the numbers are still finite. Chance level is ln(10) = 2.3.
 DIVERGED_LOSS = 1000.0
-TRAINING_BLAS_THREADS = 1  # measured: benchmarks/bench_train.py compares 1 and 2
+# Batch-sized matrix products gain from a second thread only while the machine is otherwise idle: under
+# load a BLAS thread waits for a core and the step slows several-fold (benchmarks/bench_train.py measures
+# both). Results also differ in the last bits between thread counts, so the default is one: reproducible.
+TRAINING_BLAS_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -187,9 +190,12 @@ def evaluate_split(network: Network, split: Split) -> tuple[float, float]:
 
 
 def train(run: TrainingRun, train_split: Split, validation: Split | None = None, test: Split | None = None,
-          reporter: Reporter | None = None, stop: StopRequest | None = None) -> TrainingRun:
+          reporter: Reporter | None = None, stop: StopRequest | None = None,
+          blas_threads: int = TRAINING_BLAS_THREADS) -> TrainingRun:
     """Train ``run.network`` in place from ``run.position`` to the last epoch, or until ``stop``.
 
+    Every matrix product (steps and per-epoch evaluation) runs on ``blas_threads`` BLAS threads; the
+    weights are a pure function of the run's config and that number.
     Raises TrainingError as soon as the loss blows up (``DIVERGED_LOSS``, NaN) or the weights stop
     being finite. With ``keep_best``, a finished run ends holding the weights of its best
     validation epoch.
@@ -202,9 +208,7 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     if config.needs_validation and len(validation) == 0:
         raise TrainingError("early stopping and keeping the best epoch need a validation split")
     trainer = FusedSGDTrainer(run.network, config.batch_size, parameter_update(run))
-    # Batch-sized matrix products are too small to share between cores: extra BLAS threads only
-    # add synchronisation (and collapse when the machine is busy), so training uses one.
-    with threadpool_limits(TRAINING_BLAS_THREADS, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
+    with threadpool_limits(blas_threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         _run_epochs(run, trainer, train_split, validation, test, reporter, stop)  # divergence is checked there
     if run.finished and config.keep_best and run.best_network is not None:
         for current, best in zip(run.network.parameters, run.best_network.parameters):
@@ -217,6 +221,7 @@ def _run_epochs(run, trainer, train_split, validation, test, reporter, stop) -> 
     n = len(train_split)
     steps = math.ceil(n / config.batch_size)
     in_batch = np.arange(config.batch_size)
+    augmenting = config.augmentation.enabled
     while not run.finished:
         started = time.perf_counter()
         order = epoch_order(config.seed, position.epoch, n)
@@ -227,7 +232,7 @@ def _run_epochs(run, trainer, train_split, validation, test, reporter, stop) -> 
             batch = order[position.step * config.batch_size : (position.step + 1) * config.batch_size]
             learning_rate = learning_rate_at(config.schedule, config.learning_rate, position.epoch, position.step,
                                              steps, config.epochs)
-            if config.augmentation.enabled:
+            if augmenting:
                 images = augment(train_split.images[batch], augmentation_rng(config.seed, position.epoch, position.step),
                                  config.augmentation)
                 loss = trainer.step(images, train_split.labels[batch], in_batch[: len(batch)], learning_rate)

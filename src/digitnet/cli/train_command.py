@@ -56,6 +56,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="PATH",
                    help="where to write the model (default: a new file under ~/.local/share/digitnet/models)")
     p.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="continue an interrupted run")
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="BLAS threads for the matrix products (default 1: results repeat exactly and a busy "
+                        "machine does not stall training; more can be faster on an idle one, and the last "
+                        "bits of the weights depend on this number)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines still go to stderr)")
     add_data_option(p)
     return p
@@ -70,8 +74,8 @@ def run(args) -> int:
     from digitnet.errors import ModelFileError, TrainingError
     from digitnet.modelfile import DIGITS, INPUT_PIXELS, Model, save_model
     from digitnet.recipes import Recipe, load_recipe, recipe_to_toml
-    from digitnet.training import (StopRequest, TrainingRun, evaluate_split, history_as_dicts, load_checkpoint,
-                                   save_checkpoint, train)
+    from digitnet.training import (TRAINING_BLAS_THREADS, StopRequest, TrainingRun, evaluate_split, history_as_dicts,
+                                   load_checkpoint, save_checkpoint, train)
 
     if args.resume:
         training_run, state = load_checkpoint(args.resume)
@@ -102,6 +106,10 @@ def run(args) -> int:
                             f"and end at {DIGITS} (digits)")
 
     data_dir = args.data_dir or (state.get("data_dir") if args.resume else None)
+    # A resumed run keeps its thread count, so that it ends with the weights of an uninterrupted one.
+    blas_threads = args.threads or (state.get("blas_threads") if args.resume else None) or TRAINING_BLAS_THREADS
+    if not (isinstance(blas_threads, int) and blas_threads >= 1):
+        raise ModelFileError(f"{args.resume}: a checkpoint with a broken thread count {blas_threads!r}")
     dataset = load_dataset(data_dir)
     if args.resume and state.get("data_sha256", dataset.sha256) != dataset.sha256:
         raise TrainingError(f"{args.resume} was trained on other data than {dataset.source}; "
@@ -118,7 +126,7 @@ def run(args) -> int:
     reporter = ProgressReporter(config.epochs, show_bar=not args.quiet)
     previous_handler = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "requested", True))
     try:
-        train(training_run, train_split, validation, test, reporter=reporter, stop=stop)
+        train(training_run, train_split, validation, test, reporter=reporter, stop=stop, blas_threads=blas_threads)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
         reporter.close()
@@ -128,7 +136,7 @@ def run(args) -> int:
         save_checkpoint(checkpoint, training_run, {
             "out": str(out), "validation_size": validation_size, "recipe_name": recipe.name,
             "calibrate": recipe.calibrate, "data_dir": str(Path(data_dir).absolute()) if data_dir else None,
-            "data_sha256": dataset.sha256})
+            "data_sha256": dataset.sha256, "blas_threads": blas_threads})
         p = training_run.position
         print(f"interrupted at epoch {p.epoch + 1} step {p.step}; checkpoint saved to {checkpoint}\n"
               f"resume with: digitnet train --resume {checkpoint}", file=sys.stderr)
@@ -145,6 +153,7 @@ def run(args) -> int:
                     "validation_loss": None if len(validation) == 0 else validation_loss,
                     "test_accuracy": test_accuracy},
         "training_seconds": round(sum(r.seconds for r in training_run.history), 2),
+        "blas_threads": blas_threads,
         "epochs_run": len(training_run.history),
     }
     if config.needs_validation:
