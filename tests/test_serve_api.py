@@ -2,7 +2,14 @@
 
 import base64
 import io
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import tempfile
+import urllib.request
 
 import numpy as np
 import pytest
@@ -18,6 +25,7 @@ from digitnet.errors import DigitnetError  # noqa: E402
 from digitnet.modelfile import load_model  # noqa: E402
 from digitnet.reading import read_digits  # noqa: E402
 from digitnet.serve.app import DEFAULT_MAX_UPLOAD_BYTES, create_app  # noqa: E402
+from digitnet.serve.readers import ProcessReader  # noqa: E402
 from digitnet.serve.server import listen  # noqa: E402
 
 # A "7" and a "1" as the page's canvas sends them: black strokes on white, fractions of a 720x360 pad.
@@ -238,3 +246,46 @@ def test_serve_without_the_web_packages_says_how_to_install_them(monkeypatch, ca
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real_find_spec(name, *a))
     assert main(["serve", "--port", "0"]) == 2
     assert capsys.readouterr().err.strip() == "digitnet: error: digitnet serve needs uvicorn: pip install 'digitnet[serve]'"
+
+
+@pytest.fixture
+def reader_processes(model):
+    before = set(multiprocessing.active_children())
+    reader = ProcessReader(model, 2)
+    yield reader, [child for child in multiprocessing.active_children() if child not in before]
+    reader.close()
+
+
+def test_reader_processes_answer_as_the_reading_thread_does(model, client, reader_processes):
+    reader, children = reader_processes
+    assert len(children) == 2
+    with TestClient(create_app(model, reader=reader)) as pooled:
+        png = canvas_png()
+        assert pooled.post("/api/read", content=png).json() == client.post("/api/read", content=png).json()
+        bad = pooled.post("/api/read", content=b"not an image at all")
+        assert bad.status_code == 400 and "is not an image file" in bad.json()["detail"]
+
+
+def test_a_reader_process_that_dies_costs_one_503_and_is_replaced(model, reader_processes):
+    reader, children = reader_processes
+    with TestClient(create_app(model, reader=reader)) as pooled:
+        for child in children:
+            os.kill(child.pid, signal.SIGKILL)
+            child.join()
+        lost = pooled.post("/api/read", content=canvas_png())
+        assert lost.status_code == 503 and "restarted" in lost.json()["detail"]
+        assert pooled.post("/api/read", content=canvas_png()).json()["text"] == "71"
+
+
+def test_serve_with_reader_processes_reads_and_stops_cleanly_on_sigterm():
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--port", "0", "--workers", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().split()[2]
+        request = urllib.request.Request(f"{url}api/read", data=canvas_png(), headers={"content-type": "image/png"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["text"] == "71"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr

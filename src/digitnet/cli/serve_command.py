@@ -19,7 +19,8 @@ def add_parser(subparsers):
                    help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000; 0: any free port)")
     p.add_argument("--workers", type=positive_int, default=1,
-                   help="processes serving requests (default 1; one per CPU core serves the most at once)")
+                   help="processes reading images (default 1: a thread of the server; one per CPU core "
+                        "reads the most at once)")
     add_model_option(p)
     return p
 
@@ -38,10 +39,15 @@ def run(args) -> int:
     require_web_packages()
     from digitnet.modelfile import load_model
     from digitnet.serve.app import create_app
+    from digitnet.serve.readers import ProcessReader, ThreadReader
     from digitnet.serve.server import listen, serve, url_of
 
-    app = create_app(load_model(args.model))
+    model = load_model(args.model)
     sock = listen(args.host, args.port)
-    print(f"digitnet serve: {url_of(sock)} (API docs at {url_of(sock)}docs; Ctrl+C stops)", flush=True)
-    serve(app, sock, args.workers)
+    reader = ProcessReader(model, args.workers) if args.workers > 1 else ThreadReader(model)
+    try:
+        print(f"digitnet serve: {url_of(sock)} (API docs at {url_of(sock)}docs; Ctrl+C stops)", flush=True)
+        serve(create_app(model, reader=reader), sock)
+    finally:
+        reader.close()
     return 0

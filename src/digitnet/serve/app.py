@@ -2,23 +2,22 @@
 
 ``GET /`` the page and ``/static/*`` its scripts and styles (no CDN: it works offline);
 ``POST /api/read`` an image -> the reading as JSON; ``GET /api/model`` the loaded model;
-``/docs`` the OpenAPI page. The model is given once, at start; uploads stay in memory.
+``/docs`` the OpenAPI page. The model is given once, at start; uploads stay in memory. Images are
+read by a reader from ``readers``: in a thread of this process, or in a pool of reader processes.
 """
 
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from digitnet import __version__
 from digitnet.errors import ImageError
 from digitnet.modelfile import Model
-from digitnet.reading import annotate as annotate_image
-from digitnet.reading import load_image, read_digits
-from digitnet.serve.payload import model_description, png_data_url, reading_payload
+from digitnet.serve.payload import model_description
+from digitnet.serve.readers import ReaderUnavailable, ThreadReader
 from digitnet.serve.upload import FILE_FIELD, read_image
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 2**20
@@ -50,18 +49,13 @@ READ_RESPONSES = {
 }
 
 
-def read_reply(image: bytes, image_name: str, model: Model, annotate: bool) -> dict:
-    """Read the digits in an encoded image; with ``annotate``, add the annotated image as a PNG data URL."""
-    picture = load_image(image, image_name)
-    reading = read_digits(picture, model)
-    payload = reading_payload(reading, model, image_name)
-    if annotate:
-        payload["annotated_image"] = png_data_url(annotate_image(picture, reading))
-    return payload
+def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, reader=None) -> FastAPI:
+    """The web app serving ``model``; images over ``max_upload_bytes`` are refused with 413.
 
-
-def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
-    """The web app serving ``model``; images over ``max_upload_bytes`` are refused with 413."""
+    ``reader``: a ``readers.ThreadReader`` or ``readers.ProcessReader`` of the same model (default:
+    a ThreadReader).
+    """
+    reader = reader or ThreadReader(model)
     app = FastAPI(
         title="digitnet",
         version=__version__,
@@ -72,6 +66,10 @@ def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -
     @app.exception_handler(ImageError)
     async def unreadable_image(request: Request, error: ImageError):
         return JSONResponse({"detail": str(error)}, status_code=400)
+
+    @app.exception_handler(ReaderUnavailable)
+    async def reader_restarted(request: Request, error: ReaderUnavailable):
+        return JSONResponse({"detail": str(error)}, status_code=503)
 
     @app.get("/", include_in_schema=False)
     async def page():
@@ -87,6 +85,6 @@ def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -
         """Read every digit in the image. `annotate=true` adds `annotated_image`, a PNG data URL
         of the image with a box and the digit drawn around each digit read (as `predict --annotate`)."""
         image_name, image = await read_image(request, max_upload_bytes)
-        return JSONResponse(await run_in_threadpool(read_reply, image, image_name, model, annotate))
+        return Response(await reader.read(image, image_name, annotate), media_type="application/json")
 
     return app

@@ -1,6 +1,5 @@
-"""Listening on a socket and running the web app there with uvicorn, in one or several processes."""
+"""Listening on a socket and running the web app there with uvicorn."""
 
-import os
 import signal
 import socket
 
@@ -28,32 +27,18 @@ def uvicorn_server(app, log_level: str = "warning") -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
 
 
-def serve(app, sock: socket.socket, workers: int = 1) -> None:
-    """Serve ``app`` on ``sock`` until Ctrl+C or SIGTERM, in ``workers`` processes sharing the socket.
+def serve(app, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` until Ctrl+C or SIGTERM.
 
-    Reading an image is CPU-bound Python, so one process uses one core however many requests wait;
-    the extra workers are forked once the model is loaded and share its memory.
+    One process runs the event loop: it parses requests and sends replies, while the app's reader
+    (see ``readers``) does the reading, in a thread or in reader processes.
     """
     threadpool_limits(1, user_api="blas")  # a request's matrices are small: more BLAS threads only contend
-    children = []
-    for _ in range(workers - 1):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                uvicorn_server(app).run(sockets=[sock])
-            finally:
-                os._exit(0)  # a worker never returns into the command that forked it
-        children.append(pid)
-    # uvicorn re-raises the signal that stopped it once it has shut down: exit cleanly instead, so
-    # that the workers are stopped below.
+    # uvicorn re-raises the signal that stopped it once it has shut down: exit cleanly instead, so that
+    # whoever started the server can stop its readers.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_quietly)
-    try:
-        uvicorn_server(app).run(sockets=[sock])
-    finally:
-        for pid in children:
-            os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
+    uvicorn_server(app).run(sockets=[sock])
 
 
 def _exit_quietly(signum, frame):
