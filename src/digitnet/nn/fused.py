@@ -85,14 +85,13 @@ class FusedSGDTrainer:
         # mode="clip" writes straight into the strided buffer (the default mode copies via a temporary);
         # the indices are always in range.
         np.take(images, batch_indices, axis=0, out=inputs[0][:, :-1], mode="clip")
-        y = labels[batch_indices]
+        y = labels.take(batch_indices, mode="clip")
         last = len(self._layers) - 1
 
         for i, layer in enumerate(self._layers):
             if i < last:
-                hidden = inputs[i + 1][:, :-1]
-                np.matmul(inputs[i], layer, out=hidden)
-                np.maximum(hidden, 0, out=hidden)
+                np.matmul(inputs[i], layer, out=inputs[i + 1][:, :-1])
+                np.maximum(inputs[i + 1], 0, out=inputs[i + 1])  # the whole buffer: contiguous, and 1 stays 1
             else:
                 np.matmul(inputs[i], layer, out=logits)
 
