@@ -54,6 +54,47 @@ def test_interrupted_then_resumed_run_ends_with_identical_weights(mnist_small, t
     assert [r.train_loss for r in resumed.history] == pytest.approx([r.train_loss for r in uninterrupted.history])
 
 
+class Collect(StopAfter):
+    """Records every epoch reported, and (optionally) requests a stop after some steps."""
+
+    def __init__(self, stop: StopRequest | None = None, steps: int = 0):
+        super().__init__(stop or StopRequest(), steps)
+        self.records = []
+
+    def epoch_done(self, record):
+        self.records.append(record)
+
+
+def test_evaluating_beside_the_next_epoch_reports_what_evaluating_in_turn_does(mnist_small, monkeypatch):
+    train_split, validation = mnist_small
+    train_split = type(train_split)(train_split.images[:3000], train_split.labels[:3000])
+    config = TrainingConfig(epochs=3, seed=3, **SMALL)
+    beside = Collect()
+    beside_run = train(TrainingRun.start(config), train_split, validation, validation, reporter=beside)
+    monkeypatch.setattr("digitnet.training.os.cpu_count", lambda: 1)  # no core to spare: evaluate in turn
+    in_turn = Collect()
+    in_turn_run = train(TrainingRun.start(config), train_split, validation, validation, reporter=in_turn)
+
+    def figures(records):
+        return [(r.epoch, r.train_loss, r.validation_loss, r.validation_accuracy, r.test_accuracy) for r in records]
+
+    assert figures(beside.records) == figures(beside_run.history) == figures(in_turn_run.history)
+    assert [r.epoch for r in beside.records] == [1, 2, 3]
+    assert not any(math.isnan(r.test_accuracy) for r in beside.records)
+
+
+def test_a_stop_while_an_epoch_is_being_evaluated_keeps_that_epoch(mnist_small):
+    train_split, validation = mnist_small
+    train_split = type(train_split)(train_split.images[:2000], train_split.labels[:2000])  # 63 steps an epoch
+    stop = StopRequest()
+    reporter = Collect(stop, 63 + 1)  # the first step of epoch 2, while epoch 1 may still be evaluated
+    run = train(TrainingRun.start(TrainingConfig(epochs=3, seed=7, **SMALL)), train_split, validation, validation,
+                reporter=reporter, stop=stop)
+    assert not run.finished and run.position.epoch == 1 and run.position.step == 1
+    assert [r.epoch for r in run.history] == [r.epoch for r in reporter.records] == [1]
+    assert 0.5 < run.history[0].test_accuracy <= 1
+
+
 def test_a_learning_rate_that_diverges_stops_training_with_a_clear_message(mnist_small):
     train_split, _ = mnist_small
     run = TrainingRun.start(TrainingConfig(epochs=1, seed=0, learning_rate=50))

@@ -21,6 +21,7 @@ class ProgressReporter(Reporter):
         self.bar = None
 
     def epoch_started(self, epoch: int, steps: int) -> None:
+        self.close()
         self._loss_sum, self._steps = 0.0, 0
         if self.show_bar:
             self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
@@ -40,8 +41,13 @@ class ProgressReporter(Reporter):
             self.bar = None
 
     def epoch_done(self, record: EpochRecord) -> None:
-        self.close()
-        print(format_epoch(record, self.epochs, time.perf_counter() - self.started), file=sys.stderr)
+        """Print the epoch's line: above the bar, which may already be the next epoch's (an epoch can
+        be evaluated while the next one trains)."""
+        line = format_epoch(record, self.epochs, time.perf_counter() - self.started)
+        if self.bar is None:
+            print(line, file=sys.stderr)
+        else:
+            self.bar.write(line, file=sys.stderr)
 
 
 def format_epoch(record: EpochRecord, epochs: int, elapsed: float) -> str:
