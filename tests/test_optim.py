@@ -96,6 +96,13 @@ def test_constant_schedule_returns_the_base_rate_itself():
     assert rates == {0.1}
 
 
+@pytest.mark.parametrize("schedule", [Schedule(), Schedule(warmup_epochs=1), Schedule(kind="step", step_every=1),
+                                      Schedule(kind="cosine")])
+def test_a_schedule_says_it_is_constant_only_when_every_step_gets_the_base_rate(schedule):
+    rates = {learning_rate_at(schedule, 0.1, epoch, step, 10, 3) for epoch in range(3) for step in range(10)}
+    assert schedule.constant == (rates == {0.1})
+
+
 def test_step_schedule_divides_the_rate_every_step_every_epochs():
     schedule = Schedule(kind="step", step_every=10, step_factor=0.5)
     assert [learning_rate_at(schedule, 0.2, epoch, 3, 50, 40) for epoch in (0, 9, 10, 19, 20, 39)] == \

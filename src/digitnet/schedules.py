@@ -38,6 +38,11 @@ class Schedule:
         if problems:
             raise ValueError("; ".join(problems))
 
+    @property
+    def constant(self) -> bool:
+        """Whether every step gets the base rate unchanged (no warm-up, no decay)."""
+        return self.kind == "constant" and self.warmup_epochs == 0
+
 
 def learning_rate_at(schedule: Schedule, base_rate: float, epoch: int, step: int, steps_per_epoch: int,
                      epochs: int) -> float:

@@ -283,40 +283,45 @@ class _Epochs:
 
 def _run_epochs(run: TrainingRun, trainer: FusedSGDTrainer, train_split: Split, epochs: _Epochs,
                 stop: StopRequest) -> None:
-    config, position = run.config, run.position
-    n = len(train_split)
-    steps = math.ceil(n / config.batch_size)
-    in_batch = np.arange(config.batch_size)
+    config, position, reporter = run.config, run.position, epochs.reporter
+    n, batch_size = len(train_split), config.batch_size
+    steps = math.ceil(n / batch_size)
+    in_batch = np.arange(batch_size)
     augmenting = config.augmentation.enabled
+    constant_rate = config.schedule.constant
     while not run.finished:
         started = time.perf_counter()
         order = epoch_order(config.seed, position.epoch, n)
-        epochs.reporter.epoch_started(position.epoch, steps)
-        while position.step < steps:
-            if stop.requested:
-                return
+        reporter.epoch_started(position.epoch, steps)
+        # The step counter and loss sum live in locals while the epoch runs (each attribute write
+        # costs a little on every step) and go back into ``position`` when it stops or ends.
+        step, loss_sum = position.step, position.epoch_loss_sum
+        while step < steps and not stop.requested:
             epochs.poll()
-            batch = order[position.step * config.batch_size : (position.step + 1) * config.batch_size]
-            learning_rate = learning_rate_at(config.schedule, config.learning_rate, position.epoch, position.step,
-                                             steps, config.epochs)
+            batch = order[step * batch_size : (step + 1) * batch_size]
+            learning_rate = config.learning_rate if constant_rate else learning_rate_at(
+                config.schedule, config.learning_rate, position.epoch, step, steps, config.epochs)
             if augmenting:
-                images = augment(train_split.images[batch], augmentation_rng(config.seed, position.epoch, position.step),
+                images = augment(train_split.images[batch], augmentation_rng(config.seed, position.epoch, step),
                                  config.augmentation)
                 loss = trainer.step(images, train_split.labels[batch], in_batch[: len(batch)], learning_rate)
             else:
                 loss = trainer.step(train_split.images, train_split.labels, batch, learning_rate)
             if not loss < DIVERGED_LOSS:  # also true for NaN
                 raise TrainingError(
-                    f"loss became {loss:.4g} at epoch {position.epoch + 1} step {position.step + 1}: "
+                    f"loss became {loss:.4g} at epoch {position.epoch + 1} step {step + 1}: "
                     f"the learning rate {config.learning_rate:g} is too high"
                 )
-            position.epoch_loss_sum += loss * len(batch)
-            position.step += 1
-            epochs.reporter.step_done(loss)
+            loss_sum += loss * len(batch)
+            step += 1
+            reporter.step_done(loss)
+        position.step, position.epoch_loss_sum = step, loss_sum
+        if step < steps:
+            return  # stopped
         if not all(np.isfinite(p).all() for p in run.network.parameters):
             raise TrainingError(f"weights became non-finite in epoch {position.epoch + 1}: "
                                 f"the learning rate {config.learning_rate:g} is too high")
-        trained = EpochRecord(epoch=position.epoch + 1, train_loss=position.epoch_loss_sum / n,
+        trained = EpochRecord(epoch=position.epoch + 1, train_loss=loss_sum / n,
                               validation_loss=math.nan, validation_accuracy=math.nan, test_accuracy=math.nan,
                               seconds=time.perf_counter() - started)
         run.position = position = Position(epoch=position.epoch + 1)
