@@ -297,9 +297,10 @@ def main() -> None:
         print(line)
         step, products = min(ours[t]) / steps * 1e6, min(bound[t]) / steps * 1e6
         rows = min(gather) / steps * 1e6
-        print(f"- where a step's {step:.0f} us go: matrix products {products:.0f} us (the lower bound), gathering "
-              f"the batch's rows {rows:.0f} us (1 thread), the rest {step - products - rows:.0f} us "
-              f"(softmax, ReLU, masks, update: small NumPy calls)")
+        print(f"- where a step's {step:.0f} us go: the recipe's matrix products {products:.0f} us (the lower bound), "
+              f"gathering the batch's rows {rows:.0f} us (1 thread), the rest {step - products - rows:.0f} us "
+              f"(softmax, ReLU, masks, update: small NumPy calls; net of what the first layer saves by "
+              f"multiplying only the pixel columns with ink)")
     print("\nwith another process keeping one core busy, digitnet's step takes "
           + ", ".join(f"{seconds:.3f} s an epoch with {t} BLAS thread{'s' if t > 1 else ''}"
                       for t, seconds in busy.items()))
