@@ -68,6 +68,7 @@ serve-figure: $(BIN)/digitnet
 	cp runs/serve-artifacts/serve.png docs/figures/serve.png
 
 bench-serve: $(BIN)/digitnet
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
