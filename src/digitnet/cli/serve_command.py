@@ -18,7 +18,7 @@ def add_parser(subparsers):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000; 0: any free port)")
-    p.add_argument("--workers", type=positive_int, default=1,
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="processes reading images (default 1: a thread of the server; one per CPU core "
                         "reads the most at once)")
     add_model_option(p)
