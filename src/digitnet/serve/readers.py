@@ -30,11 +30,10 @@ from digitnet.serve.payload import png_data_url, reading_payload
 
 def read_reply(image: bytes, image_name: str, model: Model, annotate: bool) -> dict:
     """Read the digits in an encoded image; with ``annotate``, add the annotated image as a PNG data URL."""
-    picture = load_image(image, image_name)
-    reading = read_digits(picture, model)
+    reading = read_digits(image, model, name=image_name)
     payload = reading_payload(reading, model, image_name)
-    if annotate:
-        payload["annotated_image"] = png_data_url(annotate_image(picture, reading))
+    if annotate:  # decoded again: only this rare request pays for keeping the picture
+        payload["annotated_image"] = png_data_url(annotate_image(load_image(image, image_name), reading))
     return payload
 
 
