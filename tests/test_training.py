@@ -71,7 +71,7 @@ def test_evaluating_beside_the_next_epoch_reports_what_evaluating_in_turn_does(m
     config = TrainingConfig(epochs=3, seed=3, **SMALL)
     beside = Collect()
     beside_run = train(TrainingRun.start(config), train_split, validation, validation, reporter=beside)
-    monkeypatch.setattr("digitnet.training.os.cpu_count", lambda: 1)  # no core to spare: evaluate in turn
+    monkeypatch.setattr("digitnet.training.available_cores", lambda: 1)  # no core to spare: evaluate in turn
     in_turn = Collect()
     in_turn_run = train(TrainingRun.start(config), train_split, validation, validation, reporter=in_turn)
 

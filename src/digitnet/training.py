@@ -216,7 +216,7 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     if config.needs_validation and len(validation) == 0:
         raise TrainingError("early stopping and keeping the best epoch need a validation split")
     trainer = FusedSGDTrainer(run.network, config.batch_size, parameter_update(run))
-    beside = blas_threads == 1 and (os.cpu_count() or 1) > 1 and not config.needs_validation
+    beside = blas_threads == 1 and available_cores() > 1 and not config.needs_validation
     with threadpool_limits(blas_threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"), \
             ThreadPoolExecutor(1, thread_name_prefix="evaluation") as evaluator:
         epochs = _Epochs(run, validation, test, reporter, evaluator if beside else None)
@@ -228,6 +228,14 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
         for current, best in zip(run.network.parameters, run.best_network.parameters):
             current[...] = best
     return run
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def evaluate_epoch(network: Network, validation: Split, test: Split) -> tuple[float, float, float]:
