@@ -59,10 +59,14 @@ class Collect(StopAfter):
 
     def __init__(self, stop: StopRequest | None = None, steps: int = 0):
         super().__init__(stop or StopRequest(), steps)
-        self.records = []
+        self.records, self.events = [], []
+
+    def epoch_started(self, epoch, steps):
+        self.events.append(f"start {epoch + 1}")
 
     def epoch_done(self, record):
         self.records.append(record)
+        self.events.append(f"done {record.epoch}")
 
 
 def test_evaluating_beside_the_next_epoch_reports_what_evaluating_in_turn_does(mnist_small, monkeypatch):
@@ -81,6 +85,8 @@ def test_evaluating_beside_the_next_epoch_reports_what_evaluating_in_turn_does(m
 
     assert figures(beside.records) == figures(beside_run.history) == figures(in_turn_run.history)
     assert [r.epoch for r in beside.records] == [1, 2, 3]
+    assert beside.events.index("done 1") > beside.events.index("start 2")  # epoch 1 was evaluated beside epoch 2
+    assert in_turn.events == ["start 1", "done 1", "start 2", "done 2", "start 3", "done 3"]
     assert not any(math.isnan(r.test_accuracy) for r in beside.records)
 
 
