@@ -18,8 +18,11 @@ SIZES = (12, 9, 7, 4)
 
 
 def toy_data(n: int, seed: int, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """n inputs in [0, 1] with blank pixels, as in MNIST: some in every image, others in most."""
     rng = np.random.default_rng(seed)
     x = rng.random((n, SIZES[0])).astype(dtype)
+    x[:, rng.random(SIZES[0]) < 0.3] = 0
+    x[rng.random(x.shape) < 0.7] = 0
     return x, rng.integers(0, SIZES[-1], n)
 
 

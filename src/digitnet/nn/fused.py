@@ -16,7 +16,8 @@ update (tests hold them to float32 rounding) with fewer, allocation-free NumPy c
   backward pass yields ready-made parameter updates;
 - all parameters live in one flat buffer (the network's arrays become views of it), and so do
   their updates, so that SGD is a single in-place subtraction; momentum, Nesterov and weight
-  decay are applied to those same flat arrays by an update from ``nn.optim``.
+  decay are applied to those same flat arrays by an update from ``nn.optim``. Plain SGD, which
+  moves only parameters that have a step, updates just the first layer's inked rows.
 """
 
 from dataclasses import dataclass, fields
@@ -133,9 +134,17 @@ class FusedSGDTrainer:
                 np.greater(inputs[i][:, :-1], 0, out=positive)
                 below *= positive
                 upstream = below
-        self._layer_steps[0].fill(0)  # blank pixels: no step
-        self._layer_steps[0][inked] = steps[0]
-        self.update.apply(self._parameters, self._steps, learning_rate)
+        if self.update.moves_only_stepped:
+            # Only the inked rows of the first layer have steps: update the gathered copy of those rows and
+            # put it back, instead of clearing and filling the whole step matrix (8% of an epoch).
+            layers[0] -= steps[0]
+            self._layers[0][inked] = layers[0]
+            first = self._layers[0].size
+            self.update.apply(self._parameters[first:], self._steps[first:], learning_rate)
+        else:
+            self._layer_steps[0].fill(0)  # blank pixels: no step
+            self._layer_steps[0][inked] = steps[0]
+            self.update.apply(self._parameters, self._steps, learning_rate)
         return loss
 
 

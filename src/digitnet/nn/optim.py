@@ -61,6 +61,9 @@ def momentum_step(parameters: list[np.ndarray], gradients: list[np.ndarray], vel
 class PlainUpdate:
     """``parameters -= steps``: plain SGD, exactly the original recipe's update."""
 
+    # A parameter whose step is zero stays where it is, so a caller may skip parameters without steps.
+    moves_only_stepped = True
+
     def apply(self, parameters: np.ndarray, steps: np.ndarray, learning_rate: float) -> None:
         parameters -= steps
 
@@ -73,6 +76,8 @@ class MomentumUpdate:
     another. ``steps`` are learning-rate-scaled gradients and may be overwritten. ``velocity``
     (flat like them; default zeros) is updated in place, so a caller can keep and restore it.
     """
+
+    moves_only_stepped = False  # the velocity and the decay move parameters whose step is zero
 
     def __init__(self, layout: list[np.ndarray], settings: OptimizerSettings, velocity: np.ndarray | None = None):
         size, dtype = sum(p.size for p in layout), layout[0].dtype
