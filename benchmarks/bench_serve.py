@@ -2,8 +2,9 @@
 
 Starts ``digitnet serve --port 0`` in its own process, then N clients (default 16 at a time) post
 1,000 canvas-like PNGs (black strokes drawn on a white 720x360 pad and sent at half size, as the page does) to
-``POST /api/read``. Prints throughput, p50/p99 latency, the error count, and p99 as a ratio of the
-100 ms goal. Run: ``python benchmarks/bench_serve.py [--requests 1000] [--concurrency 16]``.
+``POST /api/read``. Prints throughput, p50/p99 latency, the error count, the CPU time per request
+of the server (against reading a drawing in-process, without HTTP) and of the clients, and p99 as a
+ratio of the 100 ms goal. Run: ``python benchmarks/bench_serve.py [--requests 1000] [--concurrency 16]``.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import numpy as np
@@ -90,6 +92,34 @@ async def load(url: str, bodies: list[bytes], requests: int, concurrency: int) -
         return latencies, errors, time.perf_counter() - start
 
 
+def reading_seconds(bodies: list[bytes]) -> float:
+    """Seconds one drawing takes to read and encode in this process, without HTTP: the reference."""
+    from digitnet.modelfile import load_model
+    from digitnet.serve.readers import read_reply_json
+
+    model = load_model()
+    for body in bodies:  # warm up
+        read_reply_json(body, "upload", model, False)
+    start = time.perf_counter()
+    for _ in range(4):
+        for body in bodies:
+            read_reply_json(body, "upload", model, False)
+    return (time.perf_counter() - start) / (4 * len(bodies))
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """User + system CPU seconds used so far by a process and its children (Linux /proc; 0 elsewhere)."""
+    children = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True).stdout
+    total = 0.0
+    for process in [pid, *map(int, children.split())]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -99,10 +129,13 @@ def main() -> int:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     bodies = [drawing(rng) for _ in range(50)]
+    reading = reading_seconds(bodies)
     process, url = start_server(args.workers)
     try:
         asyncio.run(load(url, bodies, 32, 4))  # warm up: first requests, thread pool, connections
+        server_cpu, client_cpu = cpu_seconds_of(process.pid), time.process_time()
         latencies, errors, wall = asyncio.run(load(url, bodies, args.requests, args.concurrency))
+        server_cpu, client_cpu = cpu_seconds_of(process.pid) - server_cpu, time.process_time() - client_cpu
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -112,6 +145,8 @@ def main() -> int:
           f"{args.concurrency} concurrent loopback clients, {args.workers} reader process(es), {os.cpu_count()} CPUs")
     print(f"throughput {args.requests / wall:.0f} requests/s   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
           f"max {ms.max():.1f} ms   errors {errors}")
+    print(f"CPU per request: server {server_cpu / args.requests * 1e3:.1f} ms (reading a drawing alone, in one "
+          f"process without HTTP: {reading * 1e3:.1f} ms), clients {client_cpu / args.requests * 1e3:.1f} ms")
     print(f"p99 / {P99_GOAL_MS:.0f} ms goal = {p99 / P99_GOAL_MS:.2f}")
     return 1 if errors else 0
 

@@ -7,11 +7,15 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from digitnet.errors import ImageError
 from digitnet.modelfile import load_model
 from digitnet.reading import MAX_PIXELS, annotate, crops_sheet, read_digits
+from digitnet.reading.normalise import dilate
 from digitnet.reading.synthetic import CONDITIONS, available_fonts, box_iou, make_page
 
 TEST_SEED = 4  # the held-aside evaluation (scripts/evaluate_reading.py) uses another seed
@@ -199,3 +203,12 @@ def test_bad_input_raises_one_line_image_error(kind, model, tmp_path):
         read_digits(make(tmp_path), model)
     message = str(caught.value)
     assert words in message and "\n" not in message
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(bool, st.tuples(st.integers(1, 30), st.integers(1, 30))), st.integers(1, 3))
+def test_dilate_grows_a_mask_as_scipy_does_with_a_square(mask, radius):
+    from scipy import ndimage
+
+    square = np.ones((2 * radius + 1, 2 * radius + 1), dtype=bool)
+    assert np.array_equal(dilate(mask, radius), ndimage.binary_dilation(mask, structure=square))

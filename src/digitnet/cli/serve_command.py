@@ -4,7 +4,7 @@ import argparse
 
 from digitnet.cli.options import add_model_option, positive_int
 
-WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart")
+WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart", "orjson")
 
 
 def port_number(text: str) -> int:

@@ -19,7 +19,7 @@ def stroke_width(ink: np.ndarray) -> float:
     The mask is padded so that ink touching the crop's edge still has an outline there: a crop
     that is all ink (a straight "1") would otherwise have almost no outline and a huge width.
     """
-    mask = np.pad(ink > 0.5, 1)
+    mask = _zero_padded(ink > 0.5, 1)
     if not mask.any():
         return 0.0
     grown = dilate(mask, 1)
@@ -29,14 +29,27 @@ def stroke_width(ink: np.ndarray) -> float:
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Grow a bool mask by ``radius`` pixels in every direction (a square neighbourhood)."""
-    padded = np.pad(mask, radius)
+    """Grow a bool mask by ``radius`` pixels in every direction (a square neighbourhood).
+
+    A square is a row times a column, so the mask grows along rows, then along columns.
+    """
+    padded = _zero_padded(mask, radius)
     h, w = mask.shape
+    rows = np.zeros((h + 2 * radius, w), dtype=bool)
+    for dx in range(2 * radius + 1):
+        rows |= padded[:, dx : dx + w]
     out = np.zeros_like(mask)
     for dy in range(2 * radius + 1):
-        for dx in range(2 * radius + 1):
-            out |= padded[dy : dy + h, dx : dx + w]
+        out |= rows[dy : dy + h]
     return out
+
+
+def _zero_padded(mask: np.ndarray, radius: int) -> np.ndarray:
+    """A bool mask inside a border of ``radius`` False pixels (what np.pad does, at a tenth of its cost)."""
+    h, w = mask.shape
+    padded = np.zeros((h + 2 * radius, w + 2 * radius), dtype=bool)
+    padded[radius : radius + h, radius : radius + w] = mask
+    return padded
 
 
 def erode(mask: np.ndarray, radius: int) -> np.ndarray:
