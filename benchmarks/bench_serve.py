@@ -66,8 +66,8 @@ def start_server(workers: int) -> tuple[subprocess.Popen, str]:
 async def load(url: str, bodies: list[bytes], requests: int, concurrency: int) -> tuple[list[float], int, float]:
     """Post ``requests`` drawings, ``concurrency`` at a time -> (latencies in s, errors, wall seconds).
 
-    The clients run on the server's two cores, so they use aiohttp: about 1 ms of CPU a request,
-    against 2.5-3 ms for httpx, which the server would otherwise lose.
+    The clients run on the server's cores, so they use aiohttp, a light client (the CPU it takes per
+    request is printed).
     """
     latencies, errors = [], 0
     queue = iter(range(requests))
