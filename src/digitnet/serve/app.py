@@ -46,6 +46,7 @@ READ_RESPONSES = {
     400: {"description": "not an image, a truncated image, a decompression bomb or a malformed multipart body"},
     413: {"description": "the image is over the upload limit"},
     422: {"description": "the request holds no image"},
+    503: {"description": "a reader process stopped while reading this image; it has been restarted"},
 }
 
 
