@@ -121,3 +121,63 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_matches_an_uninterrupted_run(tiny
     assert load_model(out).metadata["blas_threads"] == 2  # and its thread count
     for ours, theirs in zip(load_model(out).network.parameters, load_model(tmp_path / "straight.npz").network.parameters):
         assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("args,prog", [
+    (["evaluate", "--json", "extra"], "digitnet evaluate"),
+    (["plot", "weights", "--out", "w.png", "extra"], "digitnet plot weights"),
+    (["predict", "--min-confidence", "2", "a.png"], "digitnet predict"),
+])
+def test_usage_errors_name_the_subcommand_and_point_to_its_help(args, prog):
+    result = digitnet(*args)
+    assert_one_line_error(result)
+    assert result.stderr.startswith(f"{prog}: error: ") and result.stderr.rstrip().endswith(f"(see {prog} --help)")
+
+
+def test_errors_while_running_name_the_subcommand(tmp_path):
+    assert digitnet("info", "--model", tmp_path / "missing.npz").stderr.startswith("digitnet info: error: ")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "info", "sweep", "plot", "predict", "serve"])
+def test_every_subcommand_help_says_what_it_does(command):
+    from digitnet.cli import build_parser
+
+    subcommands = next(a for a in build_parser()._actions if a.dest == "command")
+    assert len(subcommands.choices[command].description or "") > 40
+
+
+def test_a_control_character_in_a_bad_argument_is_escaped(tmp_path):
+    result = digitnet("info", "--model", "m\x1b[2J\n.npz")
+    assert_one_line_error(result)
+    assert "\x1b" not in result.stderr and "m\\x1b[2J\\n.npz" in result.stderr
+
+
+def test_evaluating_a_model_on_data_it_was_not_trained_on_warns(tiny_mnist_dir):
+    result = digitnet("evaluate", "--data-dir", tiny_mnist_dir, "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["accuracy"] > 0.9
+    assert result.stderr.startswith("digitnet evaluate: warning: the model was trained on another dataset")
+
+
+def test_the_warning_compares_the_checksum_the_model_records():
+    from types import SimpleNamespace
+
+    from digitnet.cli.evaluate_command import other_dataset_warning
+
+    data = SimpleNamespace(sha256="ab" * 32, source="IDX files in /data/fashion")
+    assert other_dataset_warning({"data": {"sha256": "ab" * 32, "source": "x"}}, data) is None
+    assert other_dataset_warning({}, data) is None
+    assert "/data/fashion" in other_dataset_warning({"data": {"sha256": "cd" * 32, "source": "the cache"}}, data)
+
+
+def test_info_columns_stay_aligned_whatever_the_key_length():
+    from digitnet.cli.info_command import format_rows
+
+    lines = format_rows([("a", 1), ("calibration.a_very_long_key_name_indeed", "x"), ("model file", "m.npz")])
+    assert len({line.index(value) for line, value in zip(lines.splitlines(), ("1", "x", "m.npz"))}) == 1
+
+
+def test_sweep_progress_writes_no_carriage_returns_into_a_log(tiny_mnist_dir, tmp_path):
+    result = digitnet("sweep", "lr", "--rates", "0.1", "0.2", "--epochs", "1", "--subset", "500",
+                      "--validation", "500", "--jobs", "1", "--data-dir", tiny_mnist_dir, "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr

@@ -82,6 +82,21 @@ def test_the_figure_path_takes_its_format_from_the_option_or_the_suffix(tmp_path
         figure_path(tmp_path / "a.png", "svg")
 
 
+@pytest.mark.parametrize("name", ["h.bmp", "h.jpg", "h.PNG.txt"])
+def test_a_figure_named_with_another_extension_is_refused_not_renamed(tmp_path, name):
+    with pytest.raises(DigitnetError, match=r"\.png, \.svg, \.pdf"):
+        figure_path(tmp_path / name, None)
+
+
+def test_plot_sweep_of_the_csv_table_says_to_give_the_json(tmp_path, capsys):
+    table = tmp_path / "learning-rate-sweep.csv"
+    table.write_text("learning_rate,seed\n0.1,0\n")
+    assert main(["plot", "sweep", str(table), "--out", str(tmp_path / "s.png")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("digitnet plot sweep: error:") and ".json file that 'digitnet sweep' wrote" in error
+    assert "Expecting value" not in error and error.count("\n") == 1
+
+
 def test_a_missing_history_is_one_line_and_writes_nothing(tmp_path, capsys):
     assert main(["plot", "history", str(tmp_path / "none.npz"), "--out", str(tmp_path / "h.png")]) == 2
     error = capsys.readouterr().err

@@ -65,6 +65,48 @@ def test_annotate_and_crops_write_png_files(page_file, tmp_path, capsys):
     assert not list(tmp_path.glob("**/*.part"))
 
 
+def test_several_images_annotated_write_numbered_files_in_the_format_named_and_say_so(page_file, blank_file,
+                                                                                     tmp_path, capsys):
+    out = tmp_path / "annotated.jpg"
+    assert main(["predict", str(page_file), str(blank_file), "--annotate", str(out),
+                 "--crops", str(tmp_path / "crops.webp")]) == 0
+    written = [tmp_path / name for name in ("annotated-1.jpg", "annotated-2.jpg", "crops-1.webp", "crops-2.webp")]
+    for path, format in zip(written, ("JPEG", "JPEG", "WEBP", "WEBP")):
+        with Image.open(path) as picture:
+            assert picture.format == format
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert all(f"wrote {path}" in err for path in written)
+
+
+@pytest.mark.parametrize("name", ["annotated.gif", "annotated"])
+def test_an_annotation_file_without_a_known_image_suffix_is_refused_before_reading(page_file, tmp_path, capsys,
+                                                                                   name):
+    assert main(["predict", str(page_file), "--annotate", str(tmp_path / name)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and ".png, .jpg" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_annotating_over_an_input_image_is_refused_and_leaves_it_untouched(page_file, blank_file, capsys):
+    before = blank_file.read_bytes()
+    assert main(["predict", str(blank_file), "--annotate", str(blank_file)]) == 2
+    assert "over the input image" in capsys.readouterr().err
+    assert blank_file.read_bytes() == before
+    numbered = blank_file.with_name("blank-2.png")  # what two images annotated as blank.png would write second
+    numbered.write_bytes(before)
+    assert main(["predict", str(page_file), str(numbered), "--annotate", str(blank_file)]) == 2
+    assert numbered.read_bytes() == before
+
+
+def test_a_file_name_with_a_newline_or_an_escape_is_shown_escaped_on_one_line(tmp_path, capsys):
+    name = tmp_path / "evil\n\x1b[31mred.png"
+    assert main(["predict", str(name)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err
+    assert err.startswith("digitnet predict: error: ") and "evil\\n\\x1b[31mred.png" in err
+
+
 def test_min_confidence_writes_question_marks(page_file, capsys):
     assert main(["predict", "--json", "--min-confidence", "1", str(page_file)]) == 0
     record = json.loads(capsys.readouterr().out)

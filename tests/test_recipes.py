@@ -96,7 +96,7 @@ def test_train_saves_the_recipe_in_the_model_and_can_repeat_it(small_mnist_dir, 
 def test_bad_training_options_exit_with_one_line(capsys):
     assert main(["train", "--recipe", "best", "--validation", "0", "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("digitnet: error:") and "\n" not in err
+    assert err.startswith("digitnet train: error:") and "\n" not in err
 
 
 @pytest.mark.slow

@@ -245,7 +245,7 @@ def test_serve_without_the_web_packages_says_how_to_install_them(monkeypatch, ca
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real_find_spec(name, *a))
     assert main(["serve", "--port", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "digitnet: error: digitnet serve needs uvicorn: pip install 'digitnet[serve]'"
+    assert capsys.readouterr().err.strip() == "digitnet serve: error: uvicorn is not installed: pip install 'digitnet[serve]'"
 
 
 @pytest.fixture

@@ -2,7 +2,12 @@
 
 Every subcommand module defines ``add_parser(subparsers)`` (argument definitions only, so it is
 cheap to import) and ``run(args) -> int``, which imports what it needs. ``main`` turns any
-``DigitnetError`` into one line on stderr and exit status 2.
+``DigitnetError`` into one line on stderr, "digitnet COMMAND: error: ...", and exit status 2.
+Usage errors end with "(see digitnet COMMAND --help)".
+
+Every message that can hold text a user typed (a file name above all) goes through ``printable``
+here, once: a newline or an escape sequence in a name is shown as ``\\n`` or ``\\x1b``, so a message
+stays one line and cannot drive the terminal.
 """
 
 import argparse
@@ -17,9 +22,30 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+def printable(text) -> str:
+    """``str(text)`` with each control character (newline, tab, escape, ...) written as its Python escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def error_line(prog: str, message) -> str:
+    """The one line an error gets: 'PROG: error: MESSAGE' (PROG e.g. 'digitnet predict'), made printable."""
+    return f"{prog}: error: {printable(message)}"
+
+
+def warning_line(prog: str, message) -> str:
+    """'PROG: warning: MESSAGE', made printable."""
+    return f"{prog}: warning: {printable(message)}"
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        self.exit(EXIT_INPUT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+    """argparse with one-line errors that name the (sub)command and point to its own --help."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_defaults(parser=self)  # the deepest subcommand's parser wins: it reports stray arguments
+
+    def error(self, message):
+        self.exit(EXIT_INPUT_ERROR, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,14 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, stray = build_parser().parse_known_args(argv)
+    if stray:
+        args.parser.error(f"unrecognized arguments: {' '.join(stray)}")
     try:
         return args.run(args)
     except DigitnetError as e:
-        print(f"digitnet: error: {e}", file=sys.stderr)
+        print(error_line(args.parser.prog, e), file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
-        print("digitnet: interrupted", file=sys.stderr)
+        print(f"{args.parser.prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0

@@ -4,15 +4,23 @@ import json
 
 from digitnet.cli.options import add_model_option
 
+SECTIONS = ("recipe", "data", "metrics", "calibration")  # metadata tables, shown as section.key rows
+FIELDS = ("training_seconds", "epochs_run", "best_epoch", "digitnet_version", "created")
+
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("info", help="show what a model file says about itself")
+    p = subparsers.add_parser(
+        "info", help="show what a model file says about itself",
+        description="Show what a model file records about itself: its network, the recipe it was trained with, "
+                    "the data (source and checksum), its measured accuracy and calibration, and when and how long "
+                    "it trained.")
     add_model_option(p)
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
     return p
 
 
 def run(args) -> int:
+    from digitnet.cli import printable
     from digitnet.modelfile import load_model, resolve_model_path
 
     path = resolve_model_path(args.model)
@@ -21,14 +29,19 @@ def run(args) -> int:
         print(json.dumps({"path": str(path), **model.metadata}))
         return 0
     m = model.metadata
-    print(f"model file     {path}")
     network = model.network
-    print(f"network        {'-'.join(map(str, network.layer_sizes))} (ReLU hidden layers, softmax output), "
-          f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")
-    for section in ("recipe", "data", "metrics", "calibration"):
-        for key, value in (m.get(section) or {}).items():
-            print(f"{section + '.' + key:<30} {value}")
-    for key in ("training_seconds", "epochs_run", "best_epoch", "digitnet_version", "created"):
-        if key in m:
-            print(f"{key:<14} {m[key]}")
+    rows = [("model file", str(path)),
+            ("network", f"{'-'.join(map(str, network.layer_sizes))} (ReLU hidden layers, softmax output), "
+                        f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")]
+    for section in SECTIONS:
+        table = m.get(section)
+        rows += [(f"{section}.{key}", value) for key, value in (table.items() if isinstance(table, dict) else ())]
+    rows += [(key, m[key]) for key in FIELDS if key in m]
+    print(format_rows(rows, printable))
     return 0
+
+
+def format_rows(rows: list[tuple[str, object]], clean=str) -> str:
+    """Two aligned columns: every key padded to the longest one, so no long key breaks them."""
+    width = max(len(clean(key)) for key, _ in rows)
+    return "\n".join(f"{clean(key):<{width}}  {clean(value)}" for key, value in rows)

@@ -35,6 +35,9 @@ def _draw_sweep(args):
     from digitnet.plots import sweep_figure
     from digitnet.study import load_sweep
 
+    if args.results.suffix.lower() != ".json":
+        raise DigitnetError(f"{args.results}: give the .json file that 'digitnet sweep' wrote "
+                            "(the .csv beside it is only its table)")
     return sweep_figure(load_sweep(args.results))
 
 
@@ -124,18 +127,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         figure = figures.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         add_arguments(figure)
         figure.add_argument("--out", type=Path, required=True, metavar="PATH",
-                            help="image file to write (.png, .svg or .pdf; the suffix is added if missing)")
+                            help="image file to write: .png, .svg or .pdf (with no suffix, --format's is added)")
         add_figure_format_option(figure)
     return p
 
 
 def figure_path(out: Path, format: str | None) -> tuple[Path, str]:
-    """Where to write and in which format: --format wins, else the suffix of --out, else PNG."""
+    """Where to write and in which format: the suffix of --out (.png, .svg, .pdf) or --format, which
+    must agree; with no suffix, --format's (default PNG) is added. Any other extension is refused."""
     suffix = out.suffix.lower().lstrip(".")
     if suffix in FIGURE_FORMATS:
         if format and format != suffix:
             raise DigitnetError(f"--out {out} is .{suffix} but --format is {format}")
         return out, suffix
+    if suffix.isalpha():  # an extension (h.bmp); "lr-0.1" is a name with a dot in it
+        raise DigitnetError(f"--out {out}: a figure is written as {', '.join('.' + f for f in FIGURE_FORMATS)}, "
+                            f"not .{suffix}")
     format = format or "png"
     return out.with_name(out.name + "." + format), format
 

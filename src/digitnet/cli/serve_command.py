@@ -14,7 +14,10 @@ def port_number(text: str) -> int:
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("serve", help="a local web page: draw digits or drop a photo, see the network read them")
+    p = subparsers.add_parser("serve", help="a local web page: draw digits or drop a photo, see the network read them",
+                              description="Serve a web page where you draw digits or drop a photo and watch the "
+                                          "network read them: the probability of every digit, the 28x28 input it "
+                                          "saw and its hidden activations. Also a JSON API (/api/read, /docs).")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000; 0: any free port)")
@@ -32,7 +35,8 @@ def require_web_packages() -> None:
 
     missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
-        raise DigitnetError(f"digitnet serve needs {', '.join(missing)}: pip install 'digitnet[serve]'")
+        raise DigitnetError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
+                            "pip install 'digitnet[serve]'")
 
 
 def run(args) -> int:

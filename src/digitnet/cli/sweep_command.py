@@ -121,7 +121,8 @@ def _progress(args, trainings: int, epochs: int):
         return None, reporter, reporter.close
     from tqdm import tqdm
 
-    bar = tqdm(total=trainings, desc=f"sweep {args.sweep}", unit="training", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=trainings, desc=f"sweep {args.sweep}", unit="training", file=sys.stderr, dynamic_ncols=True,
+               disable=None)  # None: drawn only when stderr is a terminal, never as \r frames into a log
 
     def progress(outcome) -> None:
         result = "diverged" if outcome.diverged else f"val loss {outcome.validation_loss:.4f}"
