@@ -114,3 +114,18 @@ def test_building_the_cli_does_not_import_matplotlib():
     code = "import sys; from digitnet.cli import build_parser; build_parser(); print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_sweep_legends_sit_outside_the_curves_area(tmp_path):
+    from digitnet.plots import sweep_figure
+    from digitnet.study import EpochSweep
+
+    outcomes = [train_one(TrainingConfig(layer_sizes=SMALL_NETWORK, epochs=2, learning_rate=rate), TINY)
+                for rate in (0.1, 1e5)]
+    for sweep in (LearningRateSweep(TINY, outcomes), EpochSweep(TINY, outcomes[:1])):
+        figure = sweep_figure(sweep)
+        figure.savefig(tmp_path / "f.png")
+        (legend,) = figure.legends
+        for ax in figure.axes:
+            assert ax.get_legend() is None
+            assert legend.get_window_extent().y1 <= ax.get_window_extent().y0, "the legend is below the curves"

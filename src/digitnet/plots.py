@@ -150,8 +150,7 @@ def learning_rate_figure(sweep: LearningRateSweep) -> Figure:
     accuracy_ax.set_ylim(0, 1)
     accuracy_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     accuracy_ax.set_title("Validation accuracy after training")
-    loss_ax.legend(loc="upper left")
-    accuracy_ax.legend(loc="center left")
+    _legend_below(figure)
     _plain_log_ticks(loss_ax)
     figure.suptitle(f"Learning-rate sweep: {_recipe_text(config.to_dict())}, {_count(config.epochs, 'epoch')} per rate, "
                     f"{_seeds_text(seeds)}\n{_data_text(sweep.outcomes[0].training_images, sweep.data.validation_size)}")
@@ -164,6 +163,15 @@ def _mark_best_epoch(ax, epoch: int, value: float, text: str, text_at: tuple[flo
     ax.plot(epoch, value, marker="*", markersize=14, color=COLORS["chosen"], markeredgecolor="black", zorder=4)
     ax.annotate(text, (epoch, value), xytext=text_at, textcoords="axes fraction", fontsize=9,
                 arrowprops={"arrowstyle": "->", "color": "black", "shrinkB": 8})
+
+
+def _legend_below(figure: Figure) -> None:
+    """One legend for all the figure's axes (each label once), under them, so it never covers a curve."""
+    entries: dict[str, object] = {}
+    for ax in figure.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    figure.legend(entries.values(), entries.keys(), loc="outside lower center", ncols=3, frameon=False)
 
 
 def _plain_log_ticks(ax) -> None:
@@ -210,8 +218,7 @@ def epoch_figure(sweep: EpochSweep) -> Figure:
                      f"(highest accuracy: {np.nanmax(accuracy.mean):.2%}, epoch {int(np.nanargmax(accuracy.mean)) + 1})",
                      (0.18, 0.2))
     accuracy_ax.set_ylim(bottom=max(0.0, float(np.nanmin(accuracy.low[: max(3, len(epochs) // 20)]))))
-    loss_ax.legend(loc="lower left")
-    accuracy_ax.legend(loc="lower right")
+    _legend_below(figure)
     _plain_log_ticks(loss_ax)
     figure.suptitle(f"Loss against epochs: {_recipe_text(config.to_dict())}, learning rate {config.learning_rate:g}, "
                     f"{_seeds_text(len(sweep.outcomes))}\n"
