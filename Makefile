@@ -2,29 +2,44 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Stamps of what is installed: the demo needs digitnet and its own dependencies alone; the tests
+# also need the test and cluster extras.
+DEMO := $(VENV)/.installed-demo
+TEST := $(VENV)/.installed-test
 
 .PHONY: demo test bench figures seed-model best-model recipe-table serve-figure bench-serve clean
 
-$(BIN)/digitnet: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
+
+$(DEMO): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-demo: $(BIN)/digitnet
+$(TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
+	touch $@ $(DEMO)
+
+demo: $(DEMO)
 	$(BIN)/digitnet info
 	$(BIN)/digitnet evaluate
 	$(BIN)/digitnet predict examples/*.png examples/*.jpg --annotate runs/demo/annotated.png
+	@echo
+	@echo "digitnet is installed in $(VENV). Run it as $(BIN)/digitnet, or first '. $(BIN)/activate' and then"
+	@echo "digitnet (e.g. 'digitnet predict photo.jpg --annotate seen.png'; 'digitnet --help' lists the commands)."
 
-test: $(BIN)/digitnet
+# Six tests skip unless Debian's chromium, dataset-fashion-mnist, fonts-dkg-handwriting and
+# fonts-humor-sans are installed (sudo apt-get install chromium dataset-fashion-mnist fonts-dkg-handwriting fonts-humor-sans).
+test: $(TEST)
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/digitnet
+bench: $(DEMO)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_train.py
 
 # The shipped seed model: the original recipe (lr 0.1, batch 32, 200 epochs) on all 60,000 training images.
-seed-model: $(BIN)/digitnet
+seed-model: $(DEMO)
 	$(BIN)/digitnet train --recipe seed --seed 0 --validation 0 --quiet --out src/digitnet/models/seed.npz
 	mkdir -p runs && mv src/digitnet/models/seed.history.json runs/seed-seed0.history.json
 
@@ -32,7 +47,7 @@ seed-model: $(BIN)/digitnet
 # measured on the 2-core machine while shared). The sweeps leave their results (.json, .csv) beside them.
 FIGURES := docs/figures
 FIGURE_RUNS := runs/figures
-figures: $(BIN)/digitnet
+figures: $(DEMO)
 	$(BIN)/digitnet sweep lr --seeds 3 --quiet --out $(FIGURES)
 	$(BIN)/digitnet sweep epochs --epochs 200 --seeds 2 --quiet --out $(FIGURES)
 	$(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
@@ -44,14 +59,14 @@ figures: $(BIN)/digitnet
 
 # The shipped default model: the best recipe (augmentation, Nesterov momentum, cosine schedule,
 # best validation epoch, temperature fitted on validation), seed 0.
-best-model: $(BIN)/digitnet
+best-model: $(DEMO)
 	$(BIN)/digitnet train --recipe best --seed 0 --quiet --out src/digitnet/models/best.npz
 	mkdir -p runs && mv src/digitnet/models/best.history.json runs/best-seed0.history.json
 	$(BIN)/digitnet plot history runs/best-seed0.history.json --out docs/figures/history-best.png
 
 # The README's recipe table: each recipe over three seeds (seed 0 of each is the shipped model), and
 # the seed recipe once more with 5,000 images held out to fit a temperature. About 25 minutes on 2 cores.
-recipe-table: $(BIN)/digitnet
+recipe-table: $(DEMO)
 	for seed in 1 2; do \
 		$(BIN)/digitnet train --recipe seed --seed $$seed --validation 0 --quiet --out runs/seed-seed$$seed.npz; \
 		$(BIN)/digitnet train --recipe best --seed $$seed --quiet --out runs/best-seed$$seed.npz; \
@@ -63,12 +78,12 @@ recipe-table: $(BIN)/digitnet
 		"seed, 5,000 held out, --calibrate=runs/seed-calibrated.npz"
 
 # The screenshot of the web page in README, taken by the browser test.
-serve-figure: $(BIN)/digitnet
+serve-figure: $(TEST)
 	DIGITNET_ARTIFACTS=runs/serve-artifacts $(BIN)/python -m pytest -q tests/test_serve_browser.py
 	cp runs/serve-artifacts/serve.png docs/figures/serve.png
 
-bench-serve: $(BIN)/digitnet
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+bench-serve: $(DEMO)
+	$(BIN)/python -m pip install --quiet -e '.[serve,bench]'
 	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
