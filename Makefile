@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO := $(VENV)/.installed-demo
 TEST := $(VENV)/.installed-test
 
-.PHONY: demo test bench figures seed-model best-model recipe-table serve-figure bench-serve clean
+.PHONY: demo test bench figures seed-model best-model recipe-table serve-figure bench-serve lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,13 @@ serve-figure: $(TEST)
 bench-serve: $(DEMO)
 	$(BIN)/python -m pip install --quiet -e '.[serve,bench]'
 	$(BIN)/python benchmarks/bench_serve.py
+
+# The pdm lock files, after a change to pyproject.toml (needs pdm: pip install pdm 'hishel[httpx]<2'
+# 'unearth<0.19'). pdm.lock holds what `make test` installs, so a plain `pdm sync` installs that;
+# pdm.bench.lock holds every group, PyTorch included (`pdm sync -L pdm.bench.lock`).
+lock:
+	pdm lock -G test -G cluster
+	pdm lock -G :all -L pdm.bench.lock
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache

@@ -148,9 +148,10 @@ def figure_path(out: Path, format: str | None) -> tuple[Path, str]:
 
 
 def run(args) -> int:
+    from digitnet.cli import printable
     from digitnet.plots import save_figure
 
     path, format = figure_path(args.out, args.format)
     save_figure(FIGURES[args.figure][2](args), path, format)
-    print(f"wrote {path}")
+    print(f"wrote {printable(path)}")
     return 0
