@@ -97,6 +97,10 @@ def test_annotating_over_an_input_image_is_refused_and_leaves_it_untouched(page_
     numbered.write_bytes(before)
     assert main(["predict", str(page_file), str(numbered), "--annotate", str(blank_file)]) == 2
     assert numbered.read_bytes() == before
+    linked = blank_file.with_name("linked.png")
+    linked.hardlink_to(blank_file)
+    assert main(["predict", str(blank_file), "--annotate", str(linked)]) == 2
+    assert blank_file.read_bytes() == before
 
 
 def test_a_file_name_with_a_newline_or_an_escape_is_shown_escaped_on_one_line(tmp_path, capsys):

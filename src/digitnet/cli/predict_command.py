@@ -94,11 +94,11 @@ def refuse_overwriting_inputs(outputs: dict[str, list[Path]], images: list[str])
     """Raise before anything is read when a file to write is one of the input images, or is written twice."""
     from digitnet.errors import DigitnetError
 
-    inputs = {Path(image).resolve(): image for image in images}
-    seen: dict[Path, str] = {}
+    inputs = {_identity(Path(image)): image for image in images}
+    seen: dict[object, str] = {}
     for option, paths in outputs.items():
         for path in paths:
-            where = path.resolve()
+            where = _identity(path)
             if where in inputs:
                 raise DigitnetError(f"--{option} would write {path} over the input image {inputs[where]}")
             if where in seen:
@@ -117,6 +117,15 @@ def format_reading(name, reading) -> str:
         x0, y0, x1, y1 = d.box
         lines.append(f"  {d.digit}  {d.confidence:6.1%}  box ({x0}, {y0}, {x1}, {y1})  row {d.row}")
     return "\n".join(lines)
+
+
+def _identity(path: Path):
+    """What names one file: device and inode where it exists (so links count), else its absolute path."""
+    try:
+        status = path.stat()
+    except OSError:
+        return path.resolve()
+    return status.st_dev, status.st_ino
 
 
 def _save(picture, path: Path) -> None:
