@@ -69,3 +69,10 @@ def test_a_4000_by_3000_photo_gets_labels_in_proportion_to_its_digits():
     rows = np.flatnonzero(red[:1000].any(axis=1))  # the labels above the boxes
     label_height = rows.max() - rows.min() + 1
     assert 0.2 * 1000 <= label_height <= 0.5 * 1000
+
+
+def test_a_tiny_image_grows_to_hold_its_label_whole():
+    annotated = annotate(Image.new("L", (12, 16), 255), _reading([(2, 2, 10, 14)]))
+    assert annotated.width > 12 and annotated.height > 16
+    red = np.all(np.asarray(annotated) == (230, 40, 40), axis=2)
+    assert red[16:].any(), "the label is in the strip under the image"

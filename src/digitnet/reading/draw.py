@@ -37,14 +37,15 @@ class Label:
 
 def annotate(image: ImageSource, reading) -> Image.Image:
     """An RGB copy of ``image`` with each digit's box and "digit confidence%" drawn on it; the copy
-    is taller than the image when some labels had to go into a strip under it."""
+    is larger than the image when some labels had to go into a strip under it."""
     canvas = load_image(image).convert("RGB")
     boxes = [d.box for d in reading.digits]
     texts = [f"{d.digit} {d.confidence:.0%}" for d in reading.digits]
     labels = place_labels(boxes, texts, canvas.size)
-    height = max([canvas.height] + [label.rect[3] for label in labels])
-    if height > canvas.height:
-        grown = Image.new("RGB", (canvas.width, height), STRIP_COLOUR)
+    size = (max([canvas.width] + [label.rect[2] for label in labels]),
+            max([canvas.height] + [label.rect[3] for label in labels]))
+    if size != canvas.size:  # labels in the strip, or a label wider than a tiny image
+        grown = Image.new("RGB", size, STRIP_COLOUR)
         grown.paste(canvas)
         canvas = grown
     draw = ImageDraw.Draw(canvas)
