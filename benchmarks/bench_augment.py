@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from threadpoolctl import threadpool_limits
 
-from digitnet.augment import Augmentation
+from digitnet.training.augmentation import Augmentation
 from digitnet.data import Split, load_dataset, split_train_validation
-from digitnet.recipes import BEST
+from digitnet.training.recipes import BEST
 from digitnet.training import TrainingConfig, TrainingRun, train
 
 IMAGES = 20_000

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from digitnet.augment import (Augmentation, affine_matrices, augment, change_thickness, elastic_displacements,
+from digitnet.training.augmentation import (Augmentation, affine_matrices, augment, change_thickness, elastic_displacements,
                               example_grid, warp)
 
 STRONG = Augmentation(shift=2, rotation=15, scale=0.15, shear=15, elastic=1.5, thickness=0.6)
