@@ -7,9 +7,9 @@ held to ``scipy.ndimage.map_coordinates`` by the tests). Stroke thickness then b
 towards its grey dilation (thicker, a marker) or erosion (thinner, a fine pen).
 
 Training distorts a whole epoch at once (``EpochDistortions``): a bank of ``WARP_BANK_SIZE`` random
-warps is drawn for the epoch, each image gets one of them at random, and the images that share a
-warp are resampled by one sparse product. That costs about as much as the epoch's training steps,
-where warping every image on its own cost eight times as much.
+warps is drawn, each image gets one of them at random, and the images that share a warp are
+resampled by one sparse product. That costs about as much as the epoch's training steps, where
+warping every image on its own cost eight times as much.
 
 Randomness comes only from seeded ``numpy.random.Generator``s, so the distortions are a pure function
 of the seed (and the epoch).
@@ -20,14 +20,14 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from scipy import sparse
 
+from digitnet.data import Split
 from digitnet.training.fields import check_field_types
 
 SIDE = 28
 CENTRE = (SIDE - 1) / 2
 # Warps drawn for each epoch; the images that share one are resampled together (see EpochDistortions).
-WARP_BANK_SIZE = 1024
-WARP_BANK_EPOCHS = 2  # epochs a bank serves before the next is drawn
-THICKNESS_CHUNK = 512  # images per thickness pass: (512, 784) float32 is 1.6 MB, it stays in cache
+WARP_BANK_SIZE = 256
+WARP_BANK_EPOCHS = 4  # epochs a bank serves before the next is drawn
 
 
 @dataclass(frozen=True)
@@ -129,21 +129,19 @@ def change_thickness(images: np.ndarray, amounts: np.ndarray) -> np.ndarray:
     each image moves ``|amount|`` of the way towards the one its sign chooses.
     """
     out = images.copy()
-    for sign in (1, -1):
+    for sign, extreme in ((1, np.maximum), (-1, np.minimum)):
         chosen = np.flatnonzero(np.sign(amounts) == sign)
         subset = out[chosen]
-        move_stroke_edges(subset, amounts[chosen])
+        move_towards(subset, plus_extreme(subset, extreme), np.abs(amounts[chosen]))
         out[chosen] = subset
     return out
 
 
-def move_stroke_edges(images: np.ndarray, amounts: np.ndarray) -> None:
-    """``change_thickness`` in place, for images (n, 28, 28) whose amounts (n,) all have one sign."""
-    if len(images):
-        moved = plus_extreme(images, np.maximum if amounts[0] > 0 else np.minimum)
-        moved -= images
-        moved *= np.abs(amounts)[:, None, None]
-        images += moved
+def move_towards(images: np.ndarray, targets: np.ndarray, fractions: np.ndarray) -> None:
+    """images += fractions * (targets - images), in place, one fraction per image (targets is overwritten)."""
+    targets -= images
+    targets *= fractions.reshape(-1, *[1] * (images.ndim - 1))
+    images += targets
 
 
 def sampling_points(matrices: np.ndarray, shifts: np.ndarray, displacements: np.ndarray | None = None) -> np.ndarray:
@@ -200,63 +198,76 @@ def warp(stack: np.ndarray, matrices: np.ndarray, shifts: np.ndarray,
 
 
 def augment(images: np.ndarray, rng: np.random.Generator, augmentation: Augmentation) -> np.ndarray:
-    """A randomly distorted copy of a batch, one random warp per image: images (n, 784) float in [0, 1] -> (n, 784)."""
+    """A randomly distorted copy of a batch, each image its own warp: images (n, 784) float in [0, 1] -> (n, 784).
+
+    The stroke thickness changes first, then the image is warped (as ``EpochDistortions`` does).
+    """
     n, a = len(images), augmentation
     if not a.enabled or n == 0:
         return images.copy()
-    warped = images.copy()
-    if a.geometric:
-        warped = np.stack([m @ image for m, image in zip(random_warps(rng, n, a, images.dtype), images)])
-    thicker = change_thickness(warped.reshape(n, SIDE, SIDE), rng.uniform(-a.thickness, a.thickness, n))
-    return np.clip(thicker, 0, 1, out=thicker).reshape(n, -1)
+    warps = random_warps(rng, n, a, images.dtype) if a.geometric else []
+    out = change_thickness(images.reshape(n, SIDE, SIDE), rng.uniform(-a.thickness, a.thickness, n)).reshape(n, -1)
+    if warps:
+        out = np.stack([m @ image for m, image in zip(warps, out)])
+    return np.clip(out, 0, 1, out=out)
 
 
 class EpochDistortions:
     """The training images as distorted in each epoch: a pure function of (seed, epoch).
 
     Every ``WARP_BANK_EPOCHS`` epochs a bank of ``WARP_BANK_SIZE`` random warps is drawn; each epoch
-    gives every image one of them at random and its own thickness change. The images are sorted by
-    (thinner or thicker, warp), so the images that share a warp are resampled by one sparse
-    product, and the stroke changes run on runs of images of one kind, a cache-sized chunk at a time.
+    gives every image one of them at random and its own thickness change. The strokes' dilation
+    and erosion are computed once, so a thickness change is one multiply-add; the images are grouped by
+    (thinner or thicker, warp), and the images that share a warp are resampled by one sparse product.
     """
 
-    def __init__(self, images: np.ndarray, augmentation: Augmentation, seed: int):
-        self.images, self.augmentation, self.seed = images, augmentation, seed
+    def __init__(self, split: Split, augmentation: Augmentation, seed: int):
+        self.split, self.augmentation, self.seed = split, augmentation, seed
         self._bank: tuple[int, list[sparse.csr_matrix]] = (-1, [])
+        if augmentation.thickness:
+            stack = split.images.reshape(-1, SIDE, SIDE)
+            # How far each pixel is from the thinner and the thicker stroke: a change is one multiply-add.
+            self.to_thinner, self.to_thicker = (plus_extreme(stack, extreme).reshape(len(split), -1) - split.images
+                                                for extreme in (np.minimum, np.maximum))
 
     def bank(self, epoch: int) -> list[sparse.csr_matrix]:
         """The warps of epoch ``epoch``: drawn from ``[seed, epoch // WARP_BANK_EPOCHS, 2]``, kept while they last."""
         era = epoch // WARP_BANK_EPOCHS
         if self._bank[0] != era:
             rng = np.random.default_rng([self.seed, era, 2])
-            self._bank = era, random_warps(rng, WARP_BANK_SIZE, self.augmentation, self.images.dtype)
+            self._bank = era, random_warps(rng, WARP_BANK_SIZE, self.augmentation, self.split.images.dtype)
         return self._bank[1]
 
-    def epoch(self, epoch: int) -> np.ndarray:
-        """images (n, 784) -> their distortions in epoch ``epoch`` (0-based), (n, 784), same dtype."""
-        a, n = self.augmentation, len(self.images)
+    def epoch(self, epoch: int) -> tuple[Split, np.ndarray]:
+        """The distorted training images of epoch ``epoch`` (0-based), grouped as computed, and where each went.
+
+        Returns (split, position): ``split.images[position[i]]`` (784,) is image i distorted, with its
+        label ``split.labels[position[i]]``; same dtype as the training images.
+        """
+        a, n = self.augmentation, len(self.split)
+        bank = self.bank(epoch) if a.geometric else [None]
         rng = np.random.default_rng([self.seed, epoch, 1])
         thickness = rng.uniform(-a.thickness, a.thickness, n)
-        bank = self.bank(epoch) if a.geometric else [None]
         group = (thickness > 0) * len(bank) + rng.integers(0, len(bank), n)  # thinner ones first, by warp
         order = np.argsort(group, kind="stable")
         bounds = np.searchsorted(group[order], np.arange(2 * len(bank) + 1))
-        grouped = self.images[order]
-        if a.geometric:
-            for g, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
-                if stop > start:
-                    grouped[start:stop] = (bank[g % len(bank)] @ grouped[start:stop].T).T
-        if a.thickness:
-            stack, amounts = grouped.reshape(n, SIDE, SIDE), thickness[order]
-            for start in range(0, n, THICKNESS_CHUNK):
-                # Each chunk of one kind (thinner, or thicker) at a time; the chunk stays in cache.
-                thinner_end = min(max(bounds[len(bank)], start), start + THICKNESS_CHUNK)
-                for run in (slice(start, thinner_end), slice(thinner_end, start + THICKNESS_CHUNK)):
-                    move_stroke_edges(stack[run], amounts[run])
-        np.clip(grouped, 0, 1, out=grouped)
-        distorted = np.empty_like(grouped)
-        distorted[order] = grouped
-        return distorted
+        distorted = np.empty_like(self.split.images)
+        for g, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+            if stop == start:
+                continue
+            rows = order[start:stop]
+            images = self.split.images[rows]
+            if a.thickness:
+                change = (self.to_thicker if g >= len(bank) else self.to_thinner)[rows]
+                change *= np.abs(thickness[rows])[:, None]
+                images += change
+            if a.geometric:
+                images = (bank[g % len(bank)] @ images.T).T
+            # Both steps average pixels in [0, 1] with weights >= 0 summing to 1: only rounding can pass 1.
+            np.minimum(images, 1, out=distorted[start:stop])
+        position = np.empty(n, np.int64)
+        position[order] = np.arange(n)
+        return Split(distorted, self.split.labels[order]), position
 
 
 def one_at_a_time(augmentation: Augmentation) -> dict[str, Augmentation]:

@@ -146,20 +146,22 @@ def train(run: TrainingRun, train_split: Split, validation: Split | None = None,
     check_data(config, train_split, validation)
     trainer = TRAINERS[config.trainer](run.network, config.batch_size, config.optimizer, run.velocity)
     run.velocity = trainer.velocity  # the same array: a checkpoint of the run keeps it
-    distortions = EpochDistortions(train_split.images, config.augmentation, config.seed)
+    distortions = EpochDistortions(train_split, config.augmentation, config.seed) if config.augmentation.enabled else None
     n, batch_size = len(train_split), config.batch_size
     steps = math.ceil(n / batch_size)
     with threadpool_limits(blas_threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         while not run.finished and not stop.requested:
             started, position = time.perf_counter(), run.position
-            order = epoch_order(config.seed, position.epoch, n)
-            images = distortions.epoch(position.epoch) if config.augmentation.enabled else train_split.images
+            order, epoch_split = epoch_order(config.seed, position.epoch, n), train_split
+            if distortions:  # the same images in the same order, distorted and stored grouped by distortion
+                epoch_split, position_of = distortions.epoch(position.epoch)
+                order = position_of[order]
             reporter.epoch_started(position.epoch, steps)
             while position.step < steps and not stop.requested:
                 batch = order[position.step * batch_size : (position.step + 1) * batch_size]
                 learning_rate = learning_rate_at(config.schedule, config.learning_rate, position.epoch,
                                                  position.step, steps, config.epochs)
-                loss = trainer.step(images, train_split.labels, batch, learning_rate)
+                loss = trainer.step(epoch_split.images, epoch_split.labels, batch, learning_rate)
                 if not loss < DIVERGED_LOSS:  # also true for NaN
                     raise TrainingError(f"loss became {loss:.4g} at epoch {position.epoch + 1} step "
                                         f"{position.step + 1}: the learning rate {config.learning_rate:g} is too high")
