@@ -14,6 +14,15 @@ from digitnet.nn.layers import activation_backward, activation_forward, dense_ba
 from digitnet.nn.losses import softmax, softmax_cross_entropy
 
 
+def views_like(arrays: Sequence[np.ndarray], flat: np.ndarray) -> list[np.ndarray]:
+    """Views of ``flat`` with the shapes of ``arrays``, one after another: how a flat buffer holds them."""
+    views, offset = [], 0
+    for a in arrays:
+        views.append(flat[offset : offset + a.size].reshape(a.shape))
+        offset += a.size
+    return views
+
+
 class Network:
     """Weights and biases of a multi-layer perceptron, and the maths that uses them.
 
@@ -38,10 +47,7 @@ class Network:
         self.activation = activation_named(activation).name
         pairs = [p for pair in zip(weights, biases) for p in pair]
         self.flat_parameters = np.concatenate([np.ravel(p) for p in pairs]).astype(weights[0].dtype, copy=False)
-        views, offset = [], 0
-        for p in pairs:
-            views.append(self.flat_parameters[offset : offset + p.size].reshape(p.shape))
-            offset += p.size
+        views = views_like(pairs, self.flat_parameters)
         self.weights, self.biases = views[0::2], views[1::2]
 
     @classmethod

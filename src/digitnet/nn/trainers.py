@@ -13,7 +13,7 @@ Both update ``network`` in place and keep their momentum velocity in one flat ar
 import numpy as np
 
 from digitnet.nn.fused import FusedSGDTrainer
-from digitnet.nn.network import Network
+from digitnet.nn.network import Network, views_like
 from digitnet.nn.optim import OptimizerSettings, momentum_step, sgd_step, with_weight_decay
 
 
@@ -26,7 +26,7 @@ class ReferenceTrainer:
         self.velocity, self.velocities = None, []  # the flat buffer, and views of it shaped like the parameters
         if not settings.plain:
             self.velocity = np.zeros_like(network.flat_parameters) if velocity is None else velocity
-            self.velocities = _views_like(network.parameters, self.velocity)
+            self.velocities = views_like(network.parameters, self.velocity)
 
     def step(self, images: np.ndarray, labels: np.ndarray, batch_indices: np.ndarray,
              learning_rate: float) -> float:
@@ -44,15 +44,6 @@ class ReferenceTrainer:
         else:
             sgd_step(network.parameters, gradients, learning_rate)
         return loss
-
-
-def _views_like(arrays: list[np.ndarray], flat: np.ndarray) -> list[np.ndarray]:
-    """Views of ``flat`` with the shapes of ``arrays``, one after another."""
-    views, offset = [], 0
-    for a in arrays:
-        views.append(flat[offset : offset + a.size].reshape(a.shape))
-        offset += a.size
-    return views
 
 
 TRAINERS = {"fast": FusedSGDTrainer, "reference": ReferenceTrainer}
