@@ -108,7 +108,7 @@ def plus_extreme(images: np.ndarray, extreme) -> np.ndarray:
     out = images.copy()
     # Left and right neighbours as shifts of each image's 784 pixels in a row (long runs, fast), which
     # wrongly pair the first and last columns with the next or previous row: those two are redone below.
-    flat_out, flat = out.reshape(len(out), -1), images.reshape(len(images), -1)
+    flat_out, flat = out.reshape(len(out), SIDE * SIDE), images.reshape(len(images), SIDE * SIDE)
     extreme(flat_out[:, 1:], flat[:, :-1], out=flat_out[:, 1:])
     extreme(flat_out[:, :-1], flat[:, 1:], out=flat_out[:, :-1])
     for edge, inside in ((0, 1), (-1, -2)):
