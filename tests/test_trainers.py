@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from digitnet.data import Split
+from digitnet.modelfile import Model, load_model, save_model
 from digitnet.nn.activations import ACTIVATIONS, LEAK
 from digitnet.nn.layers import dense_backward, dense_forward
 from digitnet.nn.losses import softmax_cross_entropy
@@ -133,3 +134,13 @@ def test_inference_equals_the_reference_forward_pass(name, rows, rng):
     np.testing.assert_allclose(network.logits(x), logits, rtol=1e-5, atol=1e-5)
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     np.testing.assert_allclose(network.predict_proba(x), expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
+
+
+def test_a_model_file_keeps_its_activation_and_inference_uses_it(tmp_path, rng):
+    network = Network.initialised((784, 8, 10), rng, activation="sigmoid")
+    save_model(tmp_path / "m.npz", Model(network))
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.metadata["activations"]["hidden"] == "sigmoid" and loaded.network.activation == "sigmoid"
+    x = rng.random((3, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.network.logits(x), network.logits(x))
+    assert not np.allclose(Network(network.weights, network.biases, "relu").logits(x), network.logits(x))

@@ -88,7 +88,7 @@ class Recipe:
 SEED = Recipe("seed", TrainingConfig(), validation_size=5000)
 BEST = Recipe.from_dict({
     "name": "best",
-    "learning_rate": 0.05, "batch_size": 128, "epochs": 100,
+    "learning_rate": 0.05, "batch_size": 128, "epochs": 60,
     "momentum": 0.9, "nesterov": True, "weight_decay": 5e-5,
     "schedule": {"kind": "cosine", "warmup_epochs": 1.0},
     "augmentation": {"shift": 2.0, "rotation": 10.0, "scale": 0.1, "shear": 10.0, "elastic": 1.0,
