@@ -40,7 +40,7 @@ bench: $(DEMO)
 
 # The shipped seed model: the original recipe (lr 0.1, batch 32, 200 epochs) on all 60,000 training images.
 seed-model: $(DEMO)
-	$(BIN)/digitnet train --recipe seed --seed 0 --validation 0 --quiet --out src/digitnet/models/seed.npz
+	$(BIN)/digitnet train --recipe seed --seed 0 --validation 0 --quiet --overwrite-shipped --out src/digitnet/models/seed.npz
 	mkdir -p runs && mv src/digitnet/models/seed.history.json runs/seed-seed0.history.json
 
 # Every figure in README, regenerated from scratch by the project's own commands (3.5 to 6.5 minutes
@@ -60,7 +60,7 @@ figures: $(DEMO)
 # The shipped default model: the best recipe (augmentation, Nesterov momentum, cosine schedule,
 # best validation epoch, temperature fitted on validation), seed 0.
 best-model: $(DEMO)
-	$(BIN)/digitnet train --recipe best --seed 0 --quiet --out src/digitnet/models/best.npz
+	$(BIN)/digitnet train --recipe best --seed 0 --quiet --overwrite-shipped --out src/digitnet/models/best.npz
 	mkdir -p runs && mv src/digitnet/models/best.history.json runs/best-seed0.history.json
 	$(BIN)/digitnet plot history runs/best-seed0.history.json --out docs/figures/history-best.png
 

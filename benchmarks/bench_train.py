@@ -12,7 +12,10 @@ the original's 0.9765 test accuracy, inference on the 10,000 test images against
 a step's time goes; the step's speed while another process keeps a core busy (why training
 defaults to one thread); and the peak memory (RSS) of a whole `digitnet train` process.
 
-Usage: python benchmarks/bench_train.py [--epochs 5] [--loop-epochs 10] [--no-torch]
+Then the textbook trainer (`--trainer reference`) against the fast one, the best recipe's augmented epoch
+against its plain one, and the best recipe's training time to 0.99 test accuracy.
+
+Usage: python benchmarks/bench_train.py [--epochs 5] [--loop-epochs 10] [--no-torch] [--no-best]
 """
 
 import argparse
@@ -25,18 +28,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from bench_augment import epoch_seconds
 from digitnet.data import Split, load_dataset, split_train_validation, test_split
 from digitnet.nn.fused import FusedSGDTrainer
 from digitnet.nn.network import Network
-from digitnet.training import Reporter, TrainingConfig, TrainingRun, epoch_order, train
+from digitnet.nn.trainers import ReferenceTrainer
+from digitnet.training import Reporter, StopRequest, TrainingConfig, TrainingRun, epoch_order, train
+from digitnet.training.augmentation import Augmentation
+from digitnet.training.recipes import BEST
 
 SIZES = (784, 128, 64, 10)
 BATCH, LEARNING_RATE = 32, 0.1
 TARGET_ACCURACY = 0.9765
+BEST_TARGET = 0.99
 
 
 def forward_flop(n: int) -> float:
@@ -71,9 +80,9 @@ def gemm_epochs(steps: int):
         yield time.perf_counter() - start
 
 
-def digitnet_epochs(train_split: Split):
-    """digitnet's training step (nn/fused.py) over the seed recipe's shuffled batches."""
-    trainer = FusedSGDTrainer(Network.initialised(SIZES, np.random.default_rng(0)), BATCH)
+def digitnet_epochs(train_split: Split, trainer_class=FusedSGDTrainer):
+    """digitnet's training step (nn/fused.py, or another trainer) over the seed recipe's shuffled batches."""
+    trainer = trainer_class(Network.initialised(SIZES, np.random.default_rng(0)), BATCH)
     n = len(train_split)
     for epoch in itertools.count():
         order = epoch_order(0, epoch, n)
@@ -175,8 +184,7 @@ def digitnet_full_loop(train_split: Split, test: Split | None, epochs: int, thre
     """``train`` on the seed recipe with the CLI's progress bar and, if given, the test set measured
     after each epoch -> (the epochs' records, each epoch's wall-clock seconds from its start to the next's).
 
-    Wall-clock, since an epoch's record counts only its steps, and its evaluation may run beside the
-    next epoch's steps.
+    Wall-clock, since an epoch's record counts only its steps, not its evaluation.
     """
     reporter = BarAndClock(epochs)
     train(TrainingRun.start(TrainingConfig(epochs=epochs)), train_split, None, test, reporter=reporter,
@@ -184,6 +192,27 @@ def digitnet_full_loop(train_split: Split, test: Split | None, epochs: int, thre
     reporter.bar.close()
     ends = reporter.starts[1:] + [time.perf_counter()]
     return reporter.records, [end - start for start, end in zip(reporter.starts, ends)]
+
+
+class StopAtAccuracy(Reporter):
+    """Stops training once an epoch's test accuracy reaches ``target``."""
+
+    def __init__(self, stop: StopRequest, target: float):
+        self.stop, self.target, self.records = stop, target, []
+
+    def epoch_done(self, record):
+        self.records.append(record)
+        self.stop.requested = record.test_accuracy >= self.target
+
+
+def best_recipe_time_to(target: float, train_split: Split, validation: Split, test: Split) -> tuple[list, float]:
+    """The best recipe (seed 0, one thread) until its test accuracy reaches ``target``:
+    (its epochs' records, wall-clock seconds including the per-epoch evaluation)."""
+    stop = StopRequest()
+    reporter = StopAtAccuracy(stop, target)
+    started = time.perf_counter()
+    train(TrainingRun.start(BEST.config), train_split, validation, test, reporter=reporter, stop=stop)
+    return reporter.records, time.perf_counter() - started
 
 
 def timed(function) -> float:
@@ -208,6 +237,7 @@ def main() -> None:
     parser.add_argument("--loop-epochs", type=int, default=10,
                         help="epochs of the full train() loop per thread count, also timed to 0.9765 (default 10)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--no-best", action="store_true", help="skip the best recipe's time to 0.99 (minutes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out_dir:
         peak_rss = peak_rss_of_training(2, out_dir)
@@ -228,6 +258,7 @@ def main() -> None:
         if not args.no_torch:
             runners["torch", t] = torch_epochs(train_split, t, torch_models)
     runners["gather", 1] = gather_epochs(train_split)
+    runners["reference", 1] = digitnet_epochs(train_split, ReferenceTrainer)
     times = {}
     for (name, t), runner in runners.items():
         # One implementation at a time: interleaved epochs would run each while the previous one's
@@ -237,7 +268,7 @@ def main() -> None:
     bound = {t: times["bound", t] for t in thread_counts}
     ours = {t: times["ours", t] for t in thread_counts}
     peers = {t: times["torch", t] for t in thread_counts if ("torch", t) in times}
-    gather = times["gather", 1]
+    gather, reference = times["gather", 1], times["reference", 1]
     busy = digitnet_epochs_beside_a_busy_core(train_split, thread_counts)
 
     steps_alone, bare_loops, loops, our_inference, peer_inference = {}, {}, {}, {}, {}
@@ -268,6 +299,8 @@ def main() -> None:
     for t in thread_counts:
         row(f"lower bound: {flop / 1e9:.1f} GFLOP of GEMMs ({flop / min(bound[t]) / 1e9:.0f} GFLOP/s)", t, bound[t])
         row("digitnet training step (nn/fused.py)", t, ours[t])
+        if t == 1:
+            row("the textbook step (`--trainer reference`: nn/trainers.py)", t, reference)
         row("`digitnet train`: steps + progress bar + per-epoch test evaluation + history", t, loops[t][1])
         if peers:
             row("PyTorch 2.13 eager, index slicing", t, peers[t])
@@ -307,6 +340,20 @@ def main() -> None:
           + ", ".join(f"{seconds:.3f} s an epoch with {t} BLAS thread{'s' if t > 1 else ''}"
                       for t, seconds in busy.items()))
     print(f"peak RSS of `digitnet train --epochs 2` on 60,000 images: {peak_rss:.0f} MB")
+    print(f"the reference trainer's epoch takes {min(reference) / min(ours[1]):.2f}x the fast trainer's (1 thread)")
+
+    plain_config = replace(BEST.config, augmentation=Augmentation())
+    plain_epoch, augmented_epoch = (min(epoch_seconds(config, train_split) for _ in range(2))
+                                    for config in (plain_config, BEST.config))
+    print(f"best recipe on {len(train_split)} images: an augmented epoch takes {augmented_epoch / plain_epoch:.2f}x "
+          f"a plain one ({augmented_epoch:.2f} s against {plain_epoch:.2f} s; bench_augment.py says where it goes)")
+    if not args.no_best:
+        best_train, best_validation = split_train_validation(dataset, BEST.validation_size)
+        records, wall = best_recipe_time_to(BEST_TARGET, best_train, best_validation, test)
+        reached = records[-1].test_accuracy >= BEST_TARGET
+        print(f"best recipe (seed 0, 1 thread): {'reached' if reached else 'did not reach'} {BEST_TARGET} test "
+              f"accuracy at epoch {records[-1].epoch}: {sum(r.seconds for r in records):.1f} s of training, "
+              f"{wall:.1f} s with the per-epoch evaluation")
 
 
 if __name__ == "__main__":

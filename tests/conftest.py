@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from digitnet.data import Split, load_dataset, split_train_validation, test_split
+from digitnet.data import FILE_STEMS, Split, load_dataset, split_train_validation, test_split
+from digitnet.idx import write_idx
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +23,16 @@ def mnist_small(mnist):
 @pytest.fixture(scope="session")
 def mnist_test(mnist):
     return test_split(mnist)
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory, mnist):
+    """The first 3,000 MNIST training and 1,000 test images as IDX files, for quick CLI runs."""
+    directory = tmp_path_factory.mktemp("tiny-mnist")
+    sizes = {"train": 3000, "test": 1000}
+    for name, stem in FILE_STEMS.items():
+        write_idx(directory / stem, getattr(mnist, name)[: sizes[name.split("_")[0]]])
+    return directory
 
 
 @pytest.fixture

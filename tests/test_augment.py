@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from digitnet.augment import (Augmentation, affine_matrices, augment, change_thickness, elastic_displacements,
-                              example_grid, warp)
+from scipy import ndimage
+
+from digitnet.data import Split
+from digitnet.training.augmentation import (Augmentation, EpochDistortions, affine_matrices, augment, change_thickness,
+                                            elastic_displacements, example_grid, plus_extreme, random_warps,
+                                            sampling_points, warp, warp_matrices)
 
 STRONG = Augmentation(shift=2, rotation=15, scale=0.15, shear=15, elastic=1.5, thickness=0.6)
 
@@ -168,3 +172,47 @@ def test_thickness_uses_the_grey_dilation_and_erosion_of_a_plus():
                                ndimage.grey_dilation(images, footprint=plus, mode="constant"), atol=1e-6)
     np.testing.assert_allclose(change_thickness(images, -np.ones(4)),
                                ndimage.grey_erosion(images, footprint=plus, mode="constant"), atol=1e-6)
+
+
+def test_a_warp_matrix_resamples_exactly_as_map_coordinates(rng):
+    images = rng.random((5, 28, 28))
+    matrices, shifts = affine_matrices(rng, 5, STRONG)
+    points = sampling_points(matrices, shifts, elastic_displacements(rng, 5, 1.5, 4.0))
+    points[0, :, :50] = rng.uniform(-3, 31, (2, 50))  # some far outside the image
+    for image, where, matrix in zip(images, points, warp_matrices(points, np.float64)):
+        expected = ndimage.map_coordinates(image, where, order=1, mode="grid-constant", cval=0.0)
+        np.testing.assert_allclose(matrix @ image.ravel(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("extreme,oracle", [(np.maximum, ndimage.grey_dilation), (np.minimum, ndimage.grey_erosion)])
+def test_the_plus_shaped_dilation_and_erosion_are_scipys(rng, extreme, oracle):
+    images = rng.random((4, 28, 28)).astype(np.float32)
+    plus = np.zeros((1, 3, 3), bool)
+    plus[0, 1, :] = plus[0, :, 1] = True
+    np.testing.assert_array_equal(plus_extreme(images, extreme), oracle(images, footprint=plus, mode="constant", cval=0))
+
+
+def test_an_epochs_distortions_are_each_images_thickness_change_then_one_of_the_banks_warps():
+    images = digit_like(40)
+    split = Split(images, np.arange(40))
+    distorted, position = EpochDistortions(split, STRONG, seed=3).epoch(2)
+    assert sorted(position) == list(range(40)) and np.array_equal(distorted.labels[position], np.arange(40))
+    bank = random_warps(np.random.default_rng([3, 0, 2]), 256, STRONG)  # epoch 2 uses the bank of epochs 0-3
+    rng = np.random.default_rng([3, 2, 1])
+    thickness = rng.uniform(-STRONG.thickness, STRONG.thickness, 40)
+    which = rng.integers(0, 256, 40)
+    for i in range(40):
+        thicker = change_thickness(images[i].reshape(1, 28, 28), thickness[i : i + 1]).ravel()
+        expected = np.clip(bank[which[i]] @ thicker, 0, 1)
+        np.testing.assert_allclose(distorted.images[position[i]], expected, atol=1e-6)
+
+
+def test_epoch_distortions_are_a_pure_function_of_seed_and_epoch_and_differ_between_epochs():
+    split = Split(digit_like(30), np.arange(30))
+    first = EpochDistortions(split, STRONG, seed=1)
+    (distorted, position), (again, again_position) = first.epoch(5), EpochDistortions(split, STRONG, seed=1).epoch(5)
+    assert np.array_equal(distorted.images, again.images) and np.array_equal(position, again_position)
+    images_of = lambda result: result[0].images[result[1]]  # noqa: E731  (in the images' own order)
+    assert not np.allclose(images_of(first.epoch(4)), images_of(first.epoch(5)))
+    assert not np.allclose(images_of(first.epoch(5)), images_of(EpochDistortions(split, STRONG, seed=2).epoch(5)))
+    assert len({tuple(np.round(d, 3)) for d in images_of(first.epoch(5)) - split.images}) == 30  # each its own

@@ -10,8 +10,6 @@ import time
 import numpy as np
 import pytest
 
-from digitnet.data import FILE_STEMS
-from digitnet.idx import write_idx
 from digitnet.modelfile import load_model
 
 
@@ -58,16 +56,6 @@ def test_a_data_dir_without_idx_files_gives_a_one_line_error(tmp_path):
     assert_one_line_error(digitnet("train", "--epochs", "1", "--data-dir", tmp_path, "--out", tmp_path / "m.npz"),
                           "train-images-idx3-ubyte")
     assert not (tmp_path / "m.npz").exists()
-
-
-@pytest.fixture(scope="module")
-def tiny_mnist_dir(tmp_path_factory, mnist):
-    """The first 3,000 MNIST training and 1,000 test images as IDX files, for quick CLI runs."""
-    directory = tmp_path_factory.mktemp("tiny-mnist")
-    sizes = {"train": 3000, "test": 1000}
-    for name, stem in FILE_STEMS.items():
-        write_idx(directory / stem, getattr(mnist, name)[: sizes[name.split("_")[0]]])
-    return directory
 
 
 def test_train_then_info_and_evaluate_describe_the_same_model(tiny_mnist_dir, tmp_path):

@@ -9,10 +9,10 @@ from digitnet.data import Split
 from digitnet.errors import TrainingError
 from digitnet.nn.fused import FusedSGDTrainer
 from digitnet.nn.network import Network
-from digitnet.nn.optim import (MomentumUpdate, OptimizerSettings, PlainUpdate, momentum_step, sgd_step,
-                               with_weight_decay)
-from digitnet.schedules import Schedule, learning_rate_at
+from digitnet.nn.optim import MomentumUpdate, OptimizerSettings, momentum_step, sgd_step, with_weight_decay
+from digitnet.nn.trainers import ReferenceTrainer
 from digitnet.training import TrainingConfig, TrainingRun, evaluate_split, train
+from digitnet.training.schedules import Schedule, learning_rate_at
 
 SIZES = (12, 9, 7, 4)
 
@@ -26,23 +26,8 @@ def toy_data(n: int, seed: int, dtype=np.float64) -> tuple[np.ndarray, np.ndarra
     return x, rng.integers(0, SIZES[-1], n)
 
 
-def reference_steps(network: Network, x, y, batches, rates, settings: OptimizerSettings) -> Network:
-    """The readable path: Network.loss_and_gradients, weight decay on weights, then momentum_step or sgd_step."""
-    velocities = [np.zeros_like(p) for p in network.parameters]
-    for batch, lr in zip(batches, rates):
-        _, grads = network.loss_and_gradients(x[batch], y[batch])
-        if settings.weight_decay:
-            grads[0::2] = with_weight_decay(network.weights, grads[0::2], settings.weight_decay)
-        if settings.momentum:
-            momentum_step(network.parameters, grads, velocities, lr, settings.momentum, settings.nesterov)
-        else:
-            sgd_step(network.parameters, grads, lr)
-    return network
-
-
-def fused_steps(network: Network, x, y, batches, rates, settings: OptimizerSettings) -> Network:
-    update = PlainUpdate() if settings.plain else MomentumUpdate(network.parameters, settings)
-    trainer = FusedSGDTrainer(network, 8, update)
+def steps_of(trainer_class, network: Network, x, y, batches, rates, settings: OptimizerSettings) -> Network:
+    trainer = trainer_class(network, 8, settings)
     for batch, lr in zip(batches, rates):
         trainer.step(x, y, batch, lr)
     return network
@@ -60,19 +45,34 @@ def test_fast_update_matches_the_reference_optimiser(settings):
     batches = [np.arange(i, min(i + 8, 60)) for i in range(0, 60, 8)] * 3
     rates = [0.2 * (1 + math.cos(k / 5)) for k in range(len(batches))]  # a changing rate, as schedules give
     start = Network.initialised(SIZES, np.random.default_rng(0), np.float64)
-    expected = reference_steps(start.copy(), x, y, batches, rates, settings)
-    actual = fused_steps(start.copy(), x, y, batches, rates, settings)
+    expected = steps_of(ReferenceTrainer, start.copy(), x, y, batches, rates, settings)
+    actual = steps_of(FusedSGDTrainer, start.copy(), x, y, batches, rates, settings)
     for e, a in zip(expected.parameters, actual.parameters):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
     assert not np.allclose(actual.weights[0], start.weights[0])
+
+
+def test_the_reference_momentum_step_is_the_textbook_formula():
+    p, g, v = np.array([1.0, -2.0]), np.array([0.5, 0.25]), np.array([0.1, 0.2])
+    momentum_step([p], [g], [v], learning_rate=0.1, momentum=0.9)
+    np.testing.assert_allclose(v, [0.9 * 0.1 + 0.05, 0.9 * 0.2 + 0.025])
+    np.testing.assert_allclose(p, [1.0 - v[0], -2.0 - v[1]])
+    q, w = np.array([1.0]), np.array([0.0])
+    momentum_step([q], [np.array([1.0])], [w], learning_rate=0.1, momentum=0.5, nesterov=True)
+    np.testing.assert_allclose(q, [1.0 - (0.5 * 0.1 + 0.1)])
+    r = np.array([3.0])
+    sgd_step([r], [np.array([2.0])], 0.25)
+    assert r[0] == 2.5
+    np.testing.assert_allclose(with_weight_decay([np.array([2.0])], [np.array([1.0])], 0.1)[0], [1.2])
 
 
 def test_nesterov_differs_from_plain_momentum():
     x, y = toy_data(40, seed=1)
     batches, rates = [np.arange(0, 8), np.arange(8, 16), np.arange(16, 24)], [0.1] * 3
     start = Network.initialised(SIZES, np.random.default_rng(2), np.float64)
-    classic = fused_steps(start.copy(), x, y, batches, rates, OptimizerSettings(momentum=0.9))
-    nesterov = fused_steps(start.copy(), x, y, batches, rates, OptimizerSettings(momentum=0.9, nesterov=True))
+    classic = steps_of(FusedSGDTrainer, start.copy(), x, y, batches, rates, OptimizerSettings(momentum=0.9))
+    nesterov = steps_of(FusedSGDTrainer, start.copy(), x, y, batches, rates,
+                        OptimizerSettings(momentum=0.9, nesterov=True))
     assert not np.allclose(classic.weights[0], nesterov.weights[0])
 
 
@@ -97,13 +97,6 @@ def test_invalid_optimiser_settings_are_refused(bad):
 def test_constant_schedule_returns_the_base_rate_itself():
     rates = {learning_rate_at(Schedule(), 0.1, epoch, step, 100, 5) for epoch in range(5) for step in range(100)}
     assert rates == {0.1}
-
-
-@pytest.mark.parametrize("schedule", [Schedule(), Schedule(warmup_epochs=1), Schedule(kind="step", step_every=1),
-                                      Schedule(kind="cosine")])
-def test_a_schedule_says_it_is_constant_only_when_every_step_gets_the_base_rate(schedule):
-    rates = {learning_rate_at(schedule, 0.1, epoch, step, 10, 3) for epoch in range(3) for step in range(10)}
-    assert schedule.constant == (rates == {0.1})
 
 
 def test_step_schedule_divides_the_rate_every_step_every_epochs():

@@ -5,19 +5,19 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from digitnet.augment import Augmentation
-from digitnet.calibration import expected_calibration_error, fit_temperature
 from digitnet.cli import main
 from digitnet.data import FILE_STEMS, Split, split_train_validation
 from digitnet.errors import ModelFileError, TrainingError
+from digitnet.evaluation.calibration import expected_calibration_error, fit_temperature
 from digitnet.idx import write_idx
 from digitnet.modelfile import Model, load_model, save_model
 from digitnet.nn.losses import softmax
 from digitnet.nn.network import Network
-from digitnet.recipes import BEST, SEED, Recipe, load_recipe, recipe_to_toml
-from digitnet.schedules import Schedule
 from digitnet.training import (StopRequest, TrainingConfig, TrainingRun, evaluate_split, load_checkpoint,
                                save_checkpoint, train)
+from digitnet.training.augmentation import Augmentation
+from digitnet.training.recipes import BEST, SEED, Recipe, load_recipe, recipe_to_toml
+from digitnet.training.schedules import Schedule
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from digitnet.data import Split
 from digitnet.errors import TrainingError
 from digitnet.training import (Reporter, StopRequest, TrainingConfig, TrainingRun, load_checkpoint, save_checkpoint,
                                train)
+from digitnet.training.augmentation import Augmentation
 
 SMALL = dict(layer_sizes=(784, 32, 16, 10), batch_size=32, learning_rate=0.1)
 
@@ -69,37 +71,41 @@ class Collect(StopAfter):
         self.events.append(f"done {record.epoch}")
 
 
-def test_evaluating_beside_the_next_epoch_reports_what_evaluating_in_turn_does(mnist_small, monkeypatch):
+def test_each_epoch_is_reported_after_its_steps_and_before_the_next_starts(mnist_small):
     train_split, validation = mnist_small
-    train_split = type(train_split)(train_split.images[:3000], train_split.labels[:3000])
-    config = TrainingConfig(epochs=3, seed=3, **SMALL)
-    monkeypatch.setattr("digitnet.training.available_cores", lambda: 2)  # a core to spare, even on a 1-core runner
-    beside = Collect()
-    beside_run = train(TrainingRun.start(config), train_split, validation, validation, reporter=beside)
-    monkeypatch.setattr("digitnet.training.available_cores", lambda: 1)  # no core to spare: evaluate in turn
-    in_turn = Collect()
-    in_turn_run = train(TrainingRun.start(config), train_split, validation, validation, reporter=in_turn)
-
-    def figures(records):
-        return [(r.epoch, r.train_loss, r.validation_loss, r.validation_accuracy, r.test_accuracy) for r in records]
-
-    assert figures(beside.records) == figures(beside_run.history) == figures(in_turn_run.history)
-    assert [r.epoch for r in beside.records] == [1, 2, 3]
-    assert beside.events.index("done 1") > beside.events.index("start 2")  # epoch 1 was evaluated beside epoch 2
-    assert in_turn.events == ["start 1", "done 1", "start 2", "done 2", "start 3", "done 3"]
-    assert not any(math.isnan(r.test_accuracy) for r in beside.records)
+    train_split = type(train_split)(train_split.images[:1000], train_split.labels[:1000])
+    reporter = Collect()
+    run = train(TrainingRun.start(TrainingConfig(epochs=3, seed=3, **SMALL)), train_split, validation, validation,
+                reporter=reporter)
+    assert reporter.events == ["start 1", "done 1", "start 2", "done 2", "start 3", "done 3"]
+    assert reporter.records == run.history
+    assert not any(math.isnan(r.test_accuracy) for r in run.history)
 
 
-def test_a_stop_while_an_epoch_is_being_evaluated_keeps_that_epoch(mnist_small):
+def test_a_stop_right_after_an_epoch_keeps_that_epoch(mnist_small):
     train_split, validation = mnist_small
     train_split = type(train_split)(train_split.images[:2000], train_split.labels[:2000])  # 63 steps an epoch
     stop = StopRequest()
-    reporter = Collect(stop, 63 + 1)  # the first step of epoch 2, while epoch 1 may still be evaluated
+    reporter = Collect(stop, 63 + 1)  # the first step of epoch 2
     run = train(TrainingRun.start(TrainingConfig(epochs=3, seed=7, **SMALL)), train_split, validation, validation,
                 reporter=reporter, stop=stop)
     assert not run.finished and run.position.epoch == 1 and run.position.step == 1
     assert [r.epoch for r in run.history] == [r.epoch for r in reporter.records] == [1]
     assert 0.5 < run.history[0].test_accuracy <= 1
+
+
+def test_an_augmented_momentum_run_resumed_mid_epoch_ends_with_identical_weights(mnist_small, tmp_path):
+    train_split, validation = mnist_small
+    train_split = type(train_split)(train_split.images[:1000], train_split.labels[:1000])  # 32 steps an epoch
+    config = TrainingConfig(epochs=3, seed=5, momentum=0.9, nesterov=True, keep_best=True,
+                            augmentation=Augmentation(shift=2, rotation=10, elastic=1, thickness=0.3), **SMALL)
+    uninterrupted = train(TrainingRun.start(config), train_split, validation)
+    stop = StopRequest()
+    partial = train(TrainingRun.start(config), train_split, validation, reporter=StopAfter(stop, 50), stop=stop)
+    save_checkpoint(tmp_path / "run.ckpt.npz", partial)
+    resumed = train(load_checkpoint(tmp_path / "run.ckpt.npz")[0], train_split, validation)
+    assert np.array_equal(resumed.network.flat_parameters, uninterrupted.network.flat_parameters)
+    assert resumed.best_epoch == uninterrupted.best_epoch
 
 
 def test_a_learning_rate_that_diverges_stops_training_with_a_clear_message(mnist_small):
@@ -122,3 +128,41 @@ def test_same_seed_gives_the_same_network_and_another_seed_does_not(mnist_small)
 def test_invalid_hyper_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         TrainingConfig(**bad)
+
+
+@pytest.mark.parametrize("bad,message", [
+    (dict(seed=-1), "seed must be an integer >= 0"),
+    (dict(batch_size=1e9), "batch_size must be an integer, got 1000000000.0"),
+    (dict(epochs="many"), "epochs must be an integer, got 'many'"),
+    (dict(learning_rate="fast"), "learning_rate must be a number"),
+    (dict(nesterov="yes"), "nesterov must be true or false"),
+    (dict(layer_sizes=(784, 12.5, 10)), "each of layer_sizes must be an integer"),
+    (dict(activation="softplus"), "activation must be one of relu, leaky_relu, tanh, sigmoid"),
+    (dict(trainer="turbo"), "trainer must be one of fast, reference"),
+    (dict(schedule={"kind": 3}), "schedule.kind must be a string"),
+    (dict(augmentation={"shift": "two"}), "augmentation.shift must be a number"),
+    (dict(layer_sizes=(784, 100_000, 100_000, 10)), r"needs about \S+ GiB, more than the 8 GiB allowed"),
+    (dict(batch_size=100_000_000), r"needs about \S+ GiB"),
+])
+def test_a_config_of_the_wrong_type_or_size_is_refused_naming_the_field(bad, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**bad)
+
+
+def test_a_batch_larger_than_the_training_set_is_refused(mnist_small):
+    train_split, _ = mnist_small
+    small = Split(train_split.images[:100], train_split.labels[:100])
+    with pytest.raises(TrainingError, match="batch size 101 is larger than the 100 training images"):
+        train(TrainingRun.start(TrainingConfig(epochs=1, batch_size=101)), small)
+
+
+def test_eleven_classes_and_other_input_widths_train_as_the_data_says():
+    rng = np.random.default_rng(0)
+    images = rng.random((300, 20)).astype(np.float32)
+    labels = (images[:, :11].argmax(axis=1)).astype(np.int64)  # 11 classes, 20 inputs
+    run = train(TrainingRun.start(TrainingConfig(layer_sizes=(20, 16, 11), epochs=30, batch_size=10, learning_rate=0.5)),
+                Split(images, labels))
+    assert run.network.layer_sizes == (20, 16, 11)
+    assert run.history[-1].train_loss < 0.5 * run.history[0].train_loss
+    with pytest.raises(TrainingError, match="labels up to 10, but the network takes 20 inputs into 10 classes"):
+        train(TrainingRun.start(TrainingConfig(layer_sizes=(20, 16, 10), epochs=1, batch_size=10)), Split(images, labels))

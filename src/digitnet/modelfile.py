@@ -19,6 +19,7 @@ import numpy as np
 
 from digitnet.atomic import replaced_atomically
 from digitnet.errors import ModelFileError
+from digitnet.nn.activations import ACTIVATIONS, DEFAULT_ACTIVATION
 from digitnet.nn.losses import softmax
 from digitnet.nn.network import Network
 
@@ -75,7 +76,7 @@ def describe_network(network: Network) -> dict:
     """The metadata every model file carries about its architecture and input."""
     return {
         "layer_sizes": list(network.layer_sizes),
-        "activations": {"hidden": "relu", "output": "softmax"},
+        "activations": {"hidden": network.activation, "output": "softmax"},
         "dtype": str(network.dtype),
         "input": INPUT_SPEC,
     }
@@ -185,4 +186,8 @@ def _build_network(path: Path, arrays: dict, metadata: dict) -> Network:
         if not np.isfinite(array).all():
             raise ModelFileError(f"{path}: {name} holds non-finite values")
     layers = len(sizes) - 1
-    return Network([arrays[f"W{i}"] for i in range(layers)], [arrays[f"b{i}"] for i in range(layers)])
+    activations = metadata.get("activations", {})
+    hidden = activations.get("hidden", DEFAULT_ACTIVATION) if isinstance(activations, dict) else activations
+    if not isinstance(hidden, str) or hidden not in ACTIVATIONS:
+        raise ModelFileError(f"{path}: unknown hidden activation {hidden!r} (known: {', '.join(ACTIVATIONS)})")
+    return Network([arrays[f"W{i}"] for i in range(layers)], [arrays[f"b{i}"] for i in range(layers)], hidden)

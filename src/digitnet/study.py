@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from digitnet.data import Split, load_dataset, split_train_validation
 from digitnet.errors import DataError, StudyError, TrainingError
 from digitnet.training import (TRAINING_BLAS_THREADS, EpochRecord, Reporter, TrainingConfig, TrainingRun,
-                               evaluate_split, history_as_dicts, history_from_dicts, train)
+                               evaluate_split, history_as_dicts, history_from_dicts, history_path, train)
 
 #: 21 rates, five per decade from 0.001 to 10 (rounded to 3 significant digits, so 0.1 is exact).
 DEFAULT_LEARNING_RATES = tuple(float(f"{10 ** e:.3g}") for e in np.linspace(-3, 1, 21))
@@ -365,7 +365,7 @@ def load_sweep(path: str | os.PathLike) -> Sweep:
 def history_file_for(path: str | os.PathLike) -> Path:
     """The history JSON of a run: ``path`` itself, or X.history.json beside the model file X.npz."""
     path = Path(path)
-    return path if path.suffix == ".json" else path.with_name(path.stem + ".history.json")
+    return path if path.suffix == ".json" else history_path(path)
 
 
 def load_run_history(path: str | os.PathLike) -> tuple[dict, list[EpochRecord]]:

@@ -92,10 +92,10 @@ def _augment_arguments(p: argparse.ArgumentParser) -> None:
 def _draw_augment(args):
     import numpy as np
 
-    from digitnet.augment import example_grid
     from digitnet.data import load_dataset, split_train_validation
     from digitnet.plots import augment_figure
-    from digitnet.recipes import load_recipe
+    from digitnet.training.augmentation import example_grid
+    from digitnet.training.recipes import load_recipe
 
     recipe = load_recipe(args.recipe)
     a = recipe.config.augmentation

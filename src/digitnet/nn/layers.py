@@ -7,6 +7,8 @@ Shapes: ``batch`` rows, one example per row.
 
 import numpy as np
 
+from digitnet.nn.activations import Activation
+
 
 def dense_forward(x: np.ndarray, weights: np.ndarray, bias: np.ndarray):
     """Affine map ``x @ weights + bias``.
@@ -22,12 +24,12 @@ def dense_backward(dout: np.ndarray, cache):
     return dout @ weights.T, x.T @ dout, dout.sum(axis=0)
 
 
-def relu_forward(x: np.ndarray):
-    """max(x, 0) elementwise; x: any shape."""
-    return np.maximum(x, 0), x
+def activation_forward(x: np.ndarray, activation: Activation):
+    """g(x) elementwise; x: any shape. The cache is the output, from which g' is computed."""
+    out = activation.forward(x)
+    return out, out
 
 
-def relu_backward(dout: np.ndarray, cache) -> np.ndarray:
-    """The gradient flows where the input was positive and stops elsewhere."""
-    x = cache
-    return dout * (x > 0)
+def activation_backward(dout: np.ndarray, cache, activation: Activation) -> np.ndarray:
+    """The chain rule through g: dout * g'(x), with g'(x) computed from the cached output."""
+    return dout * activation.derivative(cache)

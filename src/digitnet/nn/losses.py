@@ -19,16 +19,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
+def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray, scale: float = 1.0, out: np.ndarray | None = None):
     """Mean categorical cross-entropy of softmax(logits) against integer labels, and its gradient.
 
     logits: (batch, classes); labels: (batch,) ints in [0, classes).
     Returns (loss: float, dlogits: (batch, classes)). Softmax and cross-entropy are fused because
-    their joint gradient is simply ``(softmax(logits) - one_hot(labels)) / batch``.
+    their joint gradient is simply ``(softmax(logits) - one_hot(labels)) / batch``. The gradient comes
+    multiplied by ``scale`` (the fast trainer passes the learning rate, so it gets ready-made steps)
+    and is written into ``out`` when given (which may be ``logits`` itself).
     """
-    batch = len(labels)
-    log_probs = log_softmax(logits)
-    loss = -log_probs[np.arange(batch), labels].mean()
-    dlogits = np.exp(log_probs)
-    dlogits[np.arange(batch), labels] -= 1
-    return float(loss), dlogits / batch
+    batch, rows = len(labels), np.arange(len(labels))
+    shifted = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)  # exp cannot overflow now
+    true_logit = shifted[rows, labels]
+    probabilities = np.exp(shifted, out=shifted)
+    sums = probabilities.sum(axis=1, keepdims=True)
+    loss = float((np.log(sums[:, 0]) - true_logit).sum()) / batch  # -log softmax = log-sum-exp - logit
+    probabilities *= (scale / batch) / sums
+    probabilities[rows, labels] -= scale / batch
+    return loss, probabilities

@@ -1,11 +1,26 @@
-"""A fully connected network: ReLU hidden layers and a softmax output, e.g. 784-128-64-10."""
+"""A fully connected network: hidden layers with one activation (ReLU by default) and a softmax output.
+
+The readable reference: ``forward`` and ``backward`` chain the layers of ``nn.layers``, and the
+reference trainer (``nn.trainers.ReferenceTrainer``) trains with them. The fast trainer computes
+the same numbers on the same parameter buffer.
+"""
 
 from collections.abc import Sequence
 
 import numpy as np
 
-from digitnet.nn.layers import dense_backward, dense_forward, relu_backward, relu_forward
+from digitnet.nn.activations import DEFAULT_ACTIVATION, activation_named
+from digitnet.nn.layers import activation_backward, activation_forward, dense_backward, dense_forward
 from digitnet.nn.losses import softmax, softmax_cross_entropy
+
+
+def views_like(arrays: Sequence[np.ndarray], flat: np.ndarray) -> list[np.ndarray]:
+    """Views of ``flat`` with the shapes of ``arrays``, one after another: how a flat buffer holds them."""
+    views, offset = [], 0
+    for a in arrays:
+        views.append(flat[offset : offset + a.size].reshape(a.shape))
+        offset += a.size
+    return views
 
 
 class Network:
@@ -14,9 +29,14 @@ class Network:
     ``layer_sizes`` lists the width of every layer, input first: (784, 128, 64, 10).
     ``weights[i]`` has shape (layer_sizes[i], layer_sizes[i + 1]) and ``biases[i]``
     (layer_sizes[i + 1],), so a batch of row vectors x flows as ``x @ weights[i] + biases[i]``.
+    Every hidden layer applies ``activation`` (a name in ``nn.activations.ACTIVATIONS``).
+
+    All parameters live in one flat vector, ``flat_parameters``, laid out W0, b0, W1, b1, ...;
+    ``weights`` and ``biases`` are views of it, so an update of either is an update of both.
     """
 
-    def __init__(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]):
+    def __init__(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray],
+                 activation: str = DEFAULT_ACTIVATION):
         if len(weights) != len(biases) or not weights:
             raise ValueError("a network needs one bias vector per weight matrix, and at least one layer")
         for i, (w, b) in enumerate(zip(weights, biases)):
@@ -24,20 +44,26 @@ class Network:
                 raise ValueError(f"layer {i}: weights {w.shape} and bias {b.shape} do not fit together")
             if i and w.shape[0] != weights[i - 1].shape[1]:
                 raise ValueError(f"layer {i} takes {w.shape[0]} inputs but layer {i - 1} gives {weights[i - 1].shape[1]}")
-        self.weights = list(weights)
-        self.biases = list(biases)
+        self.activation = activation_named(activation).name
+        pairs = [p for pair in zip(weights, biases) for p in pair]
+        self.flat_parameters = np.concatenate([np.ravel(p) for p in pairs]).astype(weights[0].dtype, copy=False)
+        views = views_like(pairs, self.flat_parameters)
+        self.weights, self.biases = views[0::2], views[1::2]
 
     @classmethod
-    def initialised(cls, layer_sizes: Sequence[int], rng: np.random.Generator, dtype=np.float32) -> "Network":
-        """A new network with He-normal weights (std sqrt(2 / n_in), suited to ReLU) and zero biases."""
+    def initialised(cls, layer_sizes: Sequence[int], rng: np.random.Generator, dtype=np.float32,
+                    activation: str = DEFAULT_ACTIVATION) -> "Network":
+        """A new network with zero biases and normal weights of std sqrt(gain / n_in): He's for the
+        ReLUs (gain 2), Glorot-like for tanh and sigmoid (gain 1)."""
         if len(layer_sizes) < 2 or any(int(n) < 1 for n in layer_sizes):
             raise ValueError(f"layer sizes must be at least two positive widths, got {list(layer_sizes)}")
+        gain = activation_named(activation).init_gain
         weights = [
-            (rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(dtype)
+            (rng.standard_normal((n_in, n_out)) * np.sqrt(gain / n_in)).astype(dtype)
             for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])
         ]
         biases = [np.zeros(n_out, dtype=dtype) for n_out in layer_sizes[1:]]
-        return cls(weights, biases)
+        return cls(weights, biases, activation)
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -45,7 +71,7 @@ class Network:
 
     @property
     def dtype(self) -> np.dtype:
-        return self.weights[0].dtype
+        return self.flat_parameters.dtype
 
     @property
     def parameters(self) -> list[np.ndarray]:
@@ -53,28 +79,30 @@ class Network:
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
     def copy(self) -> "Network":
-        return Network([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+        return Network(self.weights, self.biases, self.activation)
 
     def forward(self, x: np.ndarray):
         """Logits of a batch and what backprop needs: x (batch, n_in) -> ((batch, n_out), caches)."""
+        activation = activation_named(self.activation)
         caches = []
-        activation = x
+        out = x
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            activation, dense_cache = dense_forward(activation, w, b)
-            relu_cache = None
+            out, dense_cache = dense_forward(out, w, b)
+            activation_cache = None
             if i < last:
-                activation, relu_cache = relu_forward(activation)
-            caches.append((dense_cache, relu_cache))
-        return activation, caches
+                out, activation_cache = activation_forward(out, activation)
+            caches.append((dense_cache, activation_cache))
+        return out, caches
 
     def backward(self, dlogits: np.ndarray, caches) -> list[np.ndarray]:
         """Backpropagation: gradients of the loss for every parameter, in ``parameters`` order."""
+        activation = activation_named(self.activation)
         grads = []
         upstream = dlogits
-        for dense_cache, relu_cache in reversed(caches):
-            if relu_cache is not None:
-                upstream = relu_backward(upstream, relu_cache)
+        for dense_cache, activation_cache in reversed(caches):
+            if activation_cache is not None:
+                upstream = activation_backward(upstream, activation_cache, activation)
             upstream, dweights, dbias = dense_backward(upstream, dense_cache)
             grads = [dweights, dbias] + grads
         return grads
@@ -89,22 +117,23 @@ class Network:
         return loss, self.backward(dlogits, caches)
 
     def layer_outputs(self, x: np.ndarray) -> list[np.ndarray]:
-        """Every layer's output for a batch, hidden ones after ReLU: x (n, n_in) -> [(n, width), ...].
+        """Every layer's output for a batch, hidden ones after the activation: x (n, n_in) -> [(n, width), ...].
 
-        The inference path: each product is followed by in-place bias and ReLU, and no cache is kept.
+        The inference path: the same layers as ``forward``, each applied in place, and no cache is kept.
         """
+        activation = activation_named(self.activation)
         outputs = []
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             x = x @ w
             x += b
             if i < last:
-                np.maximum(x, 0, out=x)
+                activation.forward(x, out=x)
             outputs.append(x)
         return outputs
 
     def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
-        """The output of each hidden layer after ReLU: a list of (batch, width) arrays."""
+        """The output of each hidden layer after its activation: a list of (batch, width) arrays."""
         return self.layer_outputs(x)[:-1]
 
     def logits(self, x: np.ndarray, chunk: int = 2048) -> np.ndarray:

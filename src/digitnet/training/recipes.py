@@ -23,7 +23,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from digitnet.errors import TrainingError
-from digitnet.training import TrainingConfig
+from digitnet.training.config import TrainingConfig
+from digitnet.training.fields import checked
 
 TABLES = ("schedule", "augmentation")
 
@@ -38,6 +39,9 @@ class Recipe:
     calibrate: bool = False
 
     def __post_init__(self):
+        object.__setattr__(self, "name", checked(self.name, str, "name"))
+        object.__setattr__(self, "validation_size", checked(self.validation_size, int, "validation_size"))
+        object.__setattr__(self, "calibrate", checked(self.calibrate, bool, "calibrate"))
         if self.validation_size < 0:
             raise ValueError(f"validation_size must be >= 0, got {self.validation_size}")
         if (self.calibrate or self.config.needs_validation) and not self.validation_size:
@@ -54,13 +58,16 @@ class Recipe:
         base = base or SEED
         merged = {**base.to_dict(), **{k: v for k, v in values.items() if k not in TABLES}}
         for table in TABLES:
-            merged[table] = {**merged[table], **values.get(table, {})}
+            given = values.get(table, {})
+            if not isinstance(given, dict):
+                raise ValueError(f"{table} must be a table of settings, got {given!r}")
+            merged[table] = {**merged[table], **given}
         config_keys = {f.name for f in fields(TrainingConfig)}
         unknown = set(merged) - config_keys - {"name", "validation_size", "calibrate"}
         if unknown:
             raise ValueError(f"unknown recipe keys: {', '.join(sorted(unknown))}")
         config = TrainingConfig(**{k: merged[k] for k in config_keys})
-        return cls(str(merged["name"]), config, int(merged["validation_size"]), bool(merged["calibrate"]))
+        return cls(merged["name"], config, merged["validation_size"], merged["calibrate"])
 
     def with_overrides(self, **overrides) -> "Recipe":
         """This recipe with some config fields (or validation_size, calibrate) replaced; None values are ignored.
@@ -81,7 +88,7 @@ class Recipe:
 SEED = Recipe("seed", TrainingConfig(), validation_size=5000)
 BEST = Recipe.from_dict({
     "name": "best",
-    "learning_rate": 0.05, "batch_size": 128, "epochs": 100,
+    "learning_rate": 0.05, "batch_size": 128, "epochs": 60,
     "momentum": 0.9, "nesterov": True, "weight_decay": 5e-5,
     "schedule": {"kind": "cosine", "warmup_epochs": 1.0},
     "augmentation": {"shift": 2.0, "rotation": 10.0, "scale": 0.1, "shear": 10.0, "elastic": 1.0,

@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitnet.calibration import calibration_errors
+from digitnet.evaluation.calibration import calibration_errors
 from digitnet.data import Split
-from digitnet.metrics import confusion_matrix, per_class_scores
+from digitnet.evaluation.metrics import confusion_matrix, per_class_scores
 from digitnet.modelfile import Model
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from digitnet.metrics import mean_cross_entropy
+from digitnet.evaluation.metrics import mean_cross_entropy
 from digitnet.nn.losses import softmax
 
 ECE_BINS = 15

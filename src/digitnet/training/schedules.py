@@ -3,6 +3,8 @@
 import math
 from dataclasses import dataclass
 
+from digitnet.training.fields import check_field_types
+
 KINDS = ("constant", "step", "cosine")
 
 
@@ -24,6 +26,7 @@ class Schedule:
     final_fraction: float = 0.0
 
     def __post_init__(self):
+        check_field_types(self, "schedule.")
         problems = []
         if self.kind not in KINDS:
             problems.append(f"schedule kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
@@ -38,18 +41,10 @@ class Schedule:
         if problems:
             raise ValueError("; ".join(problems))
 
-    @property
-    def constant(self) -> bool:
-        """Whether every step gets the base rate unchanged (no warm-up, no decay)."""
-        return self.kind == "constant" and self.warmup_epochs == 0
-
 
 def learning_rate_at(schedule: Schedule, base_rate: float, epoch: int, step: int, steps_per_epoch: int,
                      epochs: int) -> float:
-    """The learning rate of step ``step`` (0-based) of epoch ``epoch`` (0-based) in a run of ``epochs``.
-
-    A constant schedule without warm-up returns ``base_rate`` itself, untouched.
-    """
+    """The learning rate of step ``step`` (0-based) of epoch ``epoch`` (0-based) in a run of ``epochs``."""
     global_step = epoch * steps_per_epoch + step
     warmup_steps = round(schedule.warmup_epochs * steps_per_epoch)
     if global_step < warmup_steps:
