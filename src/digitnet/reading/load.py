@@ -1,28 +1,55 @@
 """Open any image a user hands us, safely, and turn it into one grey channel.
 
 ``load_image`` accepts a path, the bytes of an image file, or a ``PIL.Image`` and returns a fully
-decoded image the right way up (EXIF orientation applied, first frame of an animation). Anything
-unusable raises ``ImageError`` with a one-line message: a missing path, a directory, an empty or
-non-image file, a truncated file, more than ``MAX_PIXELS`` pixels (a decompression bomb), or an image
-smaller than ``MIN_SIDE`` pixels on a side.
+decoded image the right way up (EXIF orientation applied, first frame of an animation). Reading is
+bounded before any pixel is decoded: a path must name a regular file (a device, a FIFO or a symlink
+to one is refused without being read) of at most ``MAX_FILE_BYTES``, and the image may hold at most
+``MAX_PIXELS`` pixels. Anything unusable raises ``ImageError`` with a one-line message: a missing
+path, a directory or device, a file too large, an empty or non-image file, a truncated or corrupt
+one, a colour mode Pillow cannot convert (e.g. LAB TIFF), a decompression bomb, or an image smaller
+than ``MIN_SIDE`` pixels on a side. Decoders' warnings (Pillow's, libtiff's) never reach stderr.
 
 ``grey_levels`` flattens transparency and colour into luminance, keeping 16-bit precision.
 """
 
+import ctypes
+import ctypes.util
 import io
 import os
+import stat
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitnet.errors import ImageError
 
 MAX_PIXELS = 80_000_000
+MAX_FILE_BYTES = 64 * 2**20  # a 50-megapixel phone photo is about 25 MiB as JPEG
 MIN_SIDE = 8
+# Modes every later step converts directly; any other (LAB, HSV, ...) is converted to RGB on loading.
+DIRECT_MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
+                "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 ImageSource = str | os.PathLike | bytes | Image.Image
+
+
+def _silence_libtiff() -> None:
+    """Stop libtiff printing its warnings and errors on stderr itself: Pillow reports the errors
+    that matter as exceptions, which ``decoding`` turns into ImageError."""
+    bundled = [*Path(PIL.__file__).parent.parent.glob("pillow.libs/libtiff*"),
+               *Path(PIL.__file__).parent.glob(".dylibs/libtiff*")]
+    for library in [str(p) for p in bundled] or [ctypes.util.find_library("tiff")]:
+        if library:
+            libtiff = ctypes.CDLL(library)
+            libtiff.TIFFSetWarningHandler(None)
+            libtiff.TIFFSetErrorHandler(None)
+
+
+_silence_libtiff()
 
 
 def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
@@ -34,38 +61,78 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
         return _upright(lambda: source, name or "image")
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), name or "image"
+        if len(data) > MAX_FILE_BYTES:
+            raise ImageError(f"{name}: is {len(data):,} bytes, above the limit of {MAX_FILE_BYTES:,} bytes")
     else:
-        path = Path(source)
-        name = name or str(path)
-        if not path.exists():
-            raise ImageError(f"{name}: no such file")
-        if path.is_dir():
-            raise ImageError(f"{name}: is a directory, not an image")
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
+        name = name or str(source)
+        data = read_regular_file(Path(source), name, MAX_FILE_BYTES)
     if not data:
         raise ImageError(f"{name}: is empty (0 bytes)")
     return _upright(lambda: Image.open(io.BytesIO(data)), name)
 
 
-def _upright(open_image, name: str) -> Image.Image:
-    """Open (``open_image()``), check the size, decode the first frame and apply EXIF orientation."""
+def read_regular_file(path: Path, name: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file at ``path``, refused (ImageError) if it is anything else or
+    holds more than ``max_bytes``. Never blocks on a FIFO and never reads more than max_bytes + 1."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = open_image()
-            _check_size(image.size, name)
-            image.seek(0)
-            image.load()
-            return ImageOps.exif_transpose(image)
+        kind = os.stat(path).st_mode  # follows symlinks: a link to /dev/zero is a device
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except OSError as e:
+        raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(kind):
+        raise ImageError(f"{name}: is a directory, not an image")
+    if not stat.S_ISREG(kind):
+        raise ImageError(f"{name}: is not a regular file (a device, FIFO or socket); refusing to read it")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
+    with open(descriptor, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped for something else since the stat
+            raise ImageError(f"{name}: is not a regular file; refusing to read it")
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as e:
+            raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if len(data) > max_bytes:
+        raise ImageError(f"{name}: is larger than the limit of {max_bytes:,} bytes")
+    return data
+
+
+@contextmanager
+def decoding(name: str):
+    """Turn anything Pillow raises or warns while decoding or converting into one ImageError (or nothing)."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # Pillow's warnings about odd files, DecompressionBombWarning
+            yield
+    except ImageError:
+        raise
     except Image.DecompressionBombError:
         raise ImageError(f"{name}: has too many pixels; the limit is {MAX_PIXELS:,} pixels") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: is not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except MemoryError:
+        raise ImageError(f"{name}: needs more memory to decode than is available") from None
+    except Exception as e:  # noqa: BLE001 - a corrupt file can make a decoder raise anything
         raise ImageError(f"{name}: is damaged or truncated ({_short(e)})") from None
+
+
+def _upright(open_image, name: str) -> Image.Image:
+    """Open (``open_image()``), check the size, decode the first frame and apply EXIF orientation."""
+    with decoding(name):
+        image = open_image()
+        _check_size(image.size, name)
+        image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if image.mode not in DIRECT_MODES:
+            try:
+                image = image.convert("RGB")
+            except ValueError:
+                raise ImageError(f"{name}: its colour mode {image.mode} cannot be converted to RGB") from None
+        return image
 
 
 def _check_size(size: tuple[int, int], name: str) -> None:
@@ -91,6 +158,7 @@ def grey_levels(image: Image.Image) -> Image.Image:
     """
     if image.mode.startswith("I") or image.mode == "F":
         values = np.asarray(image, dtype=np.float32)
+        values = np.where(np.isfinite(values), values, 0.0)  # NaN or infinite samples read as background
         return Image.fromarray(np.clip(values / _full_scale(image.mode, float(values.max())), 0, 1), "F")
     if _has_transparency(image):
         rgba = image.convert("RGBA")

@@ -1,0 +1,85 @@
+"""Hostile images: every format's byte-flip mutants, files that are not files, files too large.
+
+Each ends as an ImageError (one line) or a reading; nothing is printed on stderr, nothing hangs.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from digitnet.errors import ImageError
+from digitnet.reading.load import MAX_FILE_BYTES, grey_levels, load_image
+from tests.hostile.conftest import run_cli
+from tests.hostile.inputs import IMAGE_FORMATS, byte_flip_mutants, digit_page, encoded
+
+MUTANTS_PER_FORMAT = 300
+
+
+@pytest.mark.parametrize("fmt", sorted(IMAGE_FORMATS))
+def test_byte_flip_mutants_of_every_format_load_or_raise_one_line_image_errors(fmt, capfd):
+    rng = np.random.default_rng(sorted(IMAGE_FORMATS).index(fmt))
+    refused = 0
+    for mutant in byte_flip_mutants(encoded(digit_page(), fmt), MUTANTS_PER_FORMAT, rng):
+        try:
+            grey_levels(load_image(mutant, "mutant"))
+        except ImageError as e:
+            assert "\n" not in str(e) and str(e).startswith("mutant: ")
+            refused += 1
+    assert refused > 0  # the mutants do hit the decoders' error paths
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == "", captured.err[:500]  # no Pillow/libtiff/NumPy warning
+
+
+def test_a_symlink_to_dev_zero_is_refused_without_reading_it(tmp_path):
+    link = tmp_path / "zero.png"
+    link.symlink_to("/dev/zero")
+    run_cli("predict", str(link)).assert_clean_error(2, "not a regular file")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "f.png"
+    os.mkfifo(fifo)
+    run_cli("predict", str(fifo)).assert_clean_error(2, "not a regular file")
+
+
+def test_a_file_over_the_byte_cap_is_refused_before_decoding(tmp_path):
+    big = tmp_path / "big.png"
+    with open(big, "wb") as f:
+        f.write(encoded(digit_page(), "PNG"))
+        f.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    run_cli("predict", str(big)).assert_clean_error(2, f"{MAX_FILE_BYTES:,} bytes")
+
+
+def test_bytes_over_the_cap_are_refused():
+    with pytest.raises(ImageError, match="above the limit"):
+        load_image(b"\x89PNG" + bytes(MAX_FILE_BYTES))
+
+
+@pytest.mark.parametrize("mode", ["LAB", "YCbCr", "CMYK", "I;16", "F"])
+def test_every_colour_mode_tiff_is_read_or_refused_in_one_line(mode, model):
+    from PIL import Image
+
+    from digitnet.reading import read_digits
+
+    try:
+        read_digits(encoded(Image.new(mode, (64, 48)), "TIFF"), model)
+    except ImageError as e:
+        assert "\n" not in str(e)
+
+
+def test_an_image_of_nan_samples_reads_without_a_numpy_warning(model, capfd):
+    from PIL import Image
+
+    from digitnet.reading import read_digits
+
+    nan_page = Image.fromarray(np.full((48, 64), np.nan, np.float32), "F")
+    assert read_digits(encoded(nan_page, "TIFF"), model).digits == []
+    assert capfd.readouterr().err == ""
+
+
+def test_a_corrupt_avif_on_the_command_line_is_exit_2_in_one_line(tmp_path):
+    data = bytearray(encoded(digit_page(), "AVIF"))
+    data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)
+    (tmp_path / "bad.avif").write_bytes(bytes(data))
+    run_cli("predict", str(tmp_path / "bad.avif")).assert_clean_error(2, "bad.avif")
