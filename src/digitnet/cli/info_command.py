@@ -27,8 +27,16 @@ def run(args) -> int:
           f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")
     for section in ("recipe", "data", "metrics", "calibration"):
         for key, value in (m.get(section) or {}).items():
-            print(f"{section + '.' + key:<30} {value}")
+            print(f"{section + '.' + key:<30} {shown(value)}")
     for key in ("training_seconds", "epochs_run", "best_epoch", "digitnet_version", "created"):
         if key in m:
-            print(f"{key:<14} {m[key]}")
+            print(f"{key:<14} {shown(m[key])}")
     return 0
+
+
+def shown(value) -> str:
+    """A metadata value as one line of plain text: a string with control characters (a newline,
+    a terminal escape) is shown quoted and escaped, anything else as JSON would write it."""
+    if isinstance(value, str):
+        return value if value.isprintable() else json.dumps(value)
+    return str(value) if isinstance(value, (int, float)) else json.dumps(value)

@@ -16,7 +16,6 @@ import ctypes
 import ctypes.util
 import io
 import os
-import stat
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitnet.errors import ImageError
+from digitnet.files import read_regular_file
 
 MAX_PIXELS = 80_000_000
 MAX_FILE_BYTES = 64 * 2**20  # a 50-megapixel phone photo is about 25 MiB as JPEG
@@ -65,39 +65,10 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
             raise ImageError(f"{name}: is {len(data):,} bytes, above the limit of {MAX_FILE_BYTES:,} bytes")
     else:
         name = name or str(source)
-        data = read_regular_file(Path(source), name, MAX_FILE_BYTES)
+        data = read_regular_file(source, MAX_FILE_BYTES, ImageError, name)
     if not data:
         raise ImageError(f"{name}: is empty (0 bytes)")
     return _upright(lambda: Image.open(io.BytesIO(data)), name)
-
-
-def read_regular_file(path: Path, name: str, max_bytes: int) -> bytes:
-    """The bytes of the regular file at ``path``, refused (ImageError) if it is anything else or
-    holds more than ``max_bytes``. Never blocks on a FIFO and never reads more than max_bytes + 1."""
-    try:
-        kind = os.stat(path).st_mode  # follows symlinks: a link to /dev/zero is a device
-    except FileNotFoundError:
-        raise ImageError(f"{name}: no such file") from None
-    except OSError as e:
-        raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
-    if stat.S_ISDIR(kind):
-        raise ImageError(f"{name}: is a directory, not an image")
-    if not stat.S_ISREG(kind):
-        raise ImageError(f"{name}: is not a regular file (a device, FIFO or socket); refusing to read it")
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as e:
-        raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
-    with open(descriptor, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped for something else since the stat
-            raise ImageError(f"{name}: is not a regular file; refusing to read it")
-        try:
-            data = f.read(max_bytes + 1)
-        except OSError as e:
-            raise ImageError(f"{name}: cannot be read ({e.strerror or e})") from None
-    if len(data) > max_bytes:
-        raise ImageError(f"{name}: is larger than the limit of {max_bytes:,} bytes")
-    return data
 
 
 @contextmanager
