@@ -19,7 +19,7 @@ READ_WHOLLY = 10  # of each format's mutants that load, this many go through the
 
 
 @pytest.mark.parametrize("fmt", sorted(IMAGE_FORMATS))
-def test_byte_flip_mutants_of_every_format_load_or_raise_one_line_image_errors(fmt, model, capfd):
+def test_byte_flip_mutants_of_every_format_load_or_raise_one_line_image_errors(fmt, model, capfd, count_mutants):
     from digitnet.reading import read_digits
 
     rng = np.random.default_rng(sorted(IMAGE_FORMATS).index(fmt))
@@ -36,6 +36,7 @@ def test_byte_flip_mutants_of_every_format_load_or_raise_one_line_image_errors(f
                 assert "\n" not in str(e) and str(e).startswith("mutant: ")
                 refused += 1
     assert refused > 0  # the mutants do hit the decoders' error paths
+    count_mutants(MUTANTS_PER_FORMAT)
     assert [str(w.message) for w in warned] == []  # no Pillow or NumPy warning
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == "", captured.err[:500]  # nor libtiff's, written by C

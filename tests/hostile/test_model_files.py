@@ -152,10 +152,10 @@ def test_the_cli_refuses_a_tampered_model_in_one_line_within_budget(kind, tmp_pa
     run_cli("info", "--model", str(path)).assert_clean_error(2, TAMPERED[kind][1])
 
 
-def test_byte_flip_mutants_of_a_model_file_load_or_raise_one_model_file_error(tmp_path, capfd):
+def test_byte_flip_mutants_of_a_model_file_load_or_raise_one_model_file_error(tmp_path, capfd, count_mutants):
     rng = np.random.default_rng(16)
-    path, refused = tmp_path / "mutant.npz", 0
-    for mutant in byte_flip_mutants(npz_bytes(shipped_arrays(), compressed=True), 300, rng):
+    path, refused, mutants = tmp_path / "mutant.npz", 0, 300
+    for mutant in byte_flip_mutants(npz_bytes(shipped_arrays(), compressed=True), mutants, rng):
         path.write_bytes(mutant)
         try:
             model = load_model(path)
@@ -166,6 +166,7 @@ def test_byte_flip_mutants_of_a_model_file_load_or_raise_one_model_file_error(tm
             assert all(np.isfinite(p).all() for p in model.network.parameters)
     assert refused > 100
     assert capfd.readouterr().err == ""
+    count_mutants(mutants)
 
 
 @pytest.fixture(scope="module")

@@ -140,7 +140,7 @@ def test_a_body_of_140001_multipart_parts_is_refused_at_once_while_others_are_re
 
 
 def test_a_reader_killed_under_load_costs_at_most_its_one_request(server):
-    requests = 160
+    requests = 96
     result = mixed_load(server, requests, concurrent=16, kill_reader_after=requests // 3)
     expected = expected_statuses(requests)
     lost = result.statuses.get(503, 0)

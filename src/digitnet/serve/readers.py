@@ -178,6 +178,7 @@ class _ReaderProcess:
 
     def __init__(self, model: Model, reply):
         self.connection, child_end = multiprocessing.Pipe()
+        self.reaped = False
         self.pid = os.fork()
         if self.pid == 0:  # the reader process: never returns
             try:
@@ -188,7 +189,10 @@ class _ReaderProcess:
         child_end.close()
 
     def alive(self) -> bool:
-        return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        """Whether the process still runs; a dead one is reaped (and its pid never signalled again)."""
+        if not self.reaped and os.waitpid(self.pid, os.WNOHANG) != (0, 0):
+            self.reaped = True
+        return not self.reaped
 
     async def exchange(self, request: bytes, seconds: float) -> bytes:
         """Send ``request``; its answer once the reader has written it (TimeoutError after ``seconds``)."""
@@ -205,11 +209,10 @@ class _ReaderProcess:
         return self.connection.recv_bytes()  # EOFError if the reader died instead
 
     def stop(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
+        if not self.reaped:
+            os.kill(self.pid, signal.SIGKILL)  # not yet reaped: the pid is still this reader's
             os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass  # already gone (and reaped)
+            self.reaped = True
         self.connection.close()
 
 
