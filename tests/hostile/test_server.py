@@ -3,6 +3,7 @@ half-sent connections, short bodies, thousands of multipart parts, clients that 
 killed under load. Each gets its one-line answer or a closed connection in time, never a traceback."""
 
 import asyncio
+import http.client
 import os
 import threading
 import time
@@ -185,3 +186,19 @@ def test_a_cancelled_read_stops_its_reader_and_the_next_read_is_answered(model):
 
 def _alive(pid: int) -> bool:
     return os.waitpid(pid, os.WNOHANG) == (0, 0)
+
+
+def test_a_corrupt_avif_gets_400_and_the_same_connection_reads_the_next_image(server):
+    corrupt = bytearray(encoded(digit_page(), "AVIF"))
+    corrupt[len(corrupt) // 2 :] = bytes(len(corrupt) - len(corrupt) // 2)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    try:
+        answers = []
+        for body in (bytes(corrupt), drawing()):
+            connection.request("POST", "/api/read", body=body, headers={"Host": "127.0.0.1"})
+            response = connection.getresponse()
+            answers.append((response.status, response.read()))
+    finally:
+        connection.close()
+    assert [status for status, _ in answers] == [400, 200]
+    assert b"\n" not in answers[0][1]

@@ -24,8 +24,8 @@ def add_parser(subparsers):
     p.add_argument("--read-seconds", type=positive_float, default=READ_SECONDS, metavar="S",
                    help=f"time budget of one read: a longer one is stopped and answered 504 (default {READ_SECONDS:g})")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                   help="a host name to answer to besides localhost and IP addresses (e.g. the machine's "
-                        "name, with --host 0.0.0.0); repeatable")
+                   help="a host name to answer to besides localhost, IP addresses and --host (e.g. the "
+                        "machine's name, with --host 0.0.0.0); repeatable")
     add_model_option(p)
     return p
 
@@ -52,7 +52,7 @@ def run(args) -> int:
     reader = ProcessReader(model, args.workers, read_seconds=args.read_seconds)
     try:
         print(f"digitnet serve: {url_of(sock)} (API docs at {url_of(sock)}docs; Ctrl+C stops)", flush=True)
-        serve(create_app(model, reader=reader, allowed_hosts=tuple(args.allow_host)), sock)
+        serve(create_app(model, reader=reader, allowed_hosts=(args.host, *args.allow_host)), sock)
     finally:
         reader.close()
     return 0
