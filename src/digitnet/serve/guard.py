@@ -4,8 +4,8 @@
 
 - **Host check** (DNS rebinding): a page on ``evil.example`` whose name is made to resolve to
   127.0.0.1 reaches this server with ``Host: evil.example``. Only ``localhost`` names, IP
-  literals (which no rebinding can produce) and the names given with ``--allow-host`` are
-  served; any other Host gets 400.
+  literals (which no rebinding can produce) and the names given with ``--host`` and
+  ``--allow-host`` are served; any other Host gets 400.
 - **Cross-site requests**: a POST whose ``Sec-Fetch-Site`` is neither ``same-origin`` nor
   ``none``, or whose ``Origin`` is not this server, gets 403, so another site open in the
   browser cannot make it read images.
