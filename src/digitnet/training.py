@@ -385,7 +385,8 @@ def load_checkpoint(path) -> tuple[TrainingRun, dict]:
     return run, state
 
 
-def _is_history(rows) -> bool:
+def valid_history_rows(rows) -> bool:
+    """Whether ``rows`` (parsed JSON) is a list of epoch records as ``history_as_dicts`` writes them."""
     names = {f.name for f in fields(EpochRecord)}
     return isinstance(rows, list) and all(
         isinstance(row, dict) and row.keys() == names and count_at_least(1)(row["epoch"])
@@ -408,7 +409,7 @@ def _is_config(config) -> bool:
 CHECKPOINT_FIELDS = {
     "config": (_is_config, "an object (with schedule and augmentation objects)"),
     "position": (_is_position, "an object of epoch, step (counts) and epoch_loss_sum (a number)"),
-    "history": (_is_history, "a list of epoch records"),
+    "history": (valid_history_rows, "a list of epoch records"),
     "best_epoch": (count_at_least(0), "an epoch number >= 0"),
     "stopped_early": (lambda v: isinstance(v, bool), "true or false"),
     "out": (lambda v: isinstance(v, str) and v.endswith(".npz") and "\0" not in v, "a path ending in .npz"),
