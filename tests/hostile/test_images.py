@@ -94,3 +94,33 @@ def test_a_corrupt_avif_on_the_command_line_is_exit_2_in_one_line(tmp_path):
     data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)
     (tmp_path / "bad.avif").write_bytes(bytes(data))
     run_cli("predict", str(tmp_path / "bad.avif")).assert_clean_error(2, "bad.avif")
+
+
+@pytest.fixture(scope="module")
+def pages_at_the_pixel_limit(tmp_path_factory):
+    """``digitnet predict`` on blank pages of MAX_PIXELS in the modes that cost the most memory
+    (a few KB as PNG each), all run at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from digitnet.reading.load import MAX_PIXELS
+
+    width = 8000
+    size = (width, MAX_PIXELS // width)
+    pages = {"RGBA": (255, 255, 255, 0), "I;16": 65535, "RGB": "white"}
+    directory = tmp_path_factory.mktemp("pixel-limit")
+    with ThreadPoolExecutor(len(pages)) as pool:
+        runs = {}
+        for mode, colour in pages.items():
+            path = directory / f"{mode.replace(';', '')}.png"
+            Image.new(mode, size, colour).save(path, compress_level=1)
+            runs[mode] = pool.submit(run_cli, "predict", str(path))
+        return {mode: run.result() for mode, run in runs.items()}
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "I;16", "RGB"])
+def test_a_page_at_the_pixel_limit_reads_within_the_memory_budget(pages_at_the_pixel_limit, mode):
+    ended = pages_at_the_pixel_limit[mode]
+    assert ended.returncode == 0 and ended.stdout.strip().endswith("no digits found"), ended.stderr
+    ended.assert_in_budget()

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import PIL
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
 from digitnet.errors import ImageError
 from digitnet.files import read_regular_file
 
-MAX_PIXELS = 80_000_000
+MAX_PIXELS = 40_000_000  # at this size the hungriest image (16-bit grey) reads in about 430 MB
 MAX_FILE_BYTES = 64 * 2**20  # a 50-megapixel phone photo is about 25 MiB as JPEG
 MIN_SIDE = 8
 # Modes every later step converts directly; any other (LAB, HSV, ...) is converted to RGB on loading.
@@ -125,21 +125,26 @@ def grey_levels(image: Image.Image) -> Image.Image:
     """One channel of luminance, mode "L" (8-bit sources) or "F" in [0, 1] (deeper sources).
 
     Transparent pixels are flattened onto the background that contrasts with the opaque ones: dark
-    strokes on a transparent sheet land on white, light strokes on black.
+    strokes on a transparent sheet land on white, light strokes on black. Memory: one float32 copy
+    for deep sources (computed in place), bytes for the others, so that an image at ``MAX_PIXELS``
+    stays within a few hundred MB.
     """
+    if image.mode in ("I", "I;16") and image.getextrema()[0] >= 0:  # scaled by Pillow, without a copy in NumPy
+        scale = _full_scale(image.mode, float(image.getextrema()[1]))
+        return image.convert("F").point(lambda value: value / scale)
     if image.mode.startswith("I") or image.mode == "F":
-        values = np.asarray(image, dtype=np.float32)
-        values = np.where(np.isfinite(values), values, 0.0)  # NaN or infinite samples read as background
-        return Image.fromarray(np.clip(values / _full_scale(image.mode, float(values.max())), 0, 1), "F")
+        values = np.array(image, dtype=np.float32)
+        values[~np.isfinite(values)] = 0.0  # NaN or infinite samples read as background
+        values /= _full_scale(image.mode, float(values.max()))
+        return Image.fromarray(np.clip(values, 0, 1, out=values), "F")
     if _has_transparency(image):
-        rgba = image.convert("RGBA")
-        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
-        luminance = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0
-        opaque = alpha > 0.5
-        strokes_are_dark = not opaque.any() or luminance[opaque].mean() < 0.5
-        background = 1.0 if strokes_are_dark else 0.0
-        flat = alpha * luminance + (1.0 - alpha) * background
-        return Image.fromarray(np.round(flat * 255).astype(np.uint8), "L")
+        with_alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
+        alpha, luminance = with_alpha.getchannel("A"), with_alpha.convert("L")
+        opaque = alpha.point(lambda a: 255 if a > 127 else 0)
+        opaque_pixels = opaque.histogram()[255]
+        strokes_are_dark = opaque_pixels == 0 or ImageStat.Stat(luminance, mask=opaque).mean[0] < 127.5
+        background = Image.new("L", image.size, 255 if strokes_are_dark else 0)
+        return Image.composite(luminance, background, alpha)  # alpha * luminance + (1 - alpha) * background
     return image.convert("L")
 
 
