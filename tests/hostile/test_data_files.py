@@ -9,7 +9,7 @@ import pytest
 
 from digitnet.errors import DataError
 from digitnet.idx import MAX_IDX_BYTES, read_idx, write_idx
-from tests.hostile.conftest import run_cli
+from tests.hostile.running import run_cli
 
 TRAIN_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 TEST_STEMS = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -11,7 +11,7 @@ import pytest
 
 from digitnet.errors import ImageError
 from digitnet.reading.load import MAX_FILE_BYTES, grey_levels, load_image
-from tests.hostile.conftest import run_cli
+from tests.hostile.running import run_cli
 from tests.hostile.inputs import IMAGE_FORMATS, byte_flip_mutants, digit_page, encoded
 
 MUTANTS_PER_FORMAT = 300

@@ -12,7 +12,7 @@ import pytest
 from digitnet.errors import ModelFileError
 from digitnet.modelfile import MAX_METADATA_CHARS, MAX_METADATA_DEPTH, load_model, shipped_model_path
 from digitnet.training import load_checkpoint
-from tests.hostile.conftest import run_cli
+from tests.hostile.running import run_cli
 from tests.hostile.inputs import byte_flip_mutants
 
 

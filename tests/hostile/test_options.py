@@ -1,6 +1,6 @@
 """Hostile output paths for figures: a path that cannot be written is one line, exit 2."""
 
-from tests.hostile.conftest import run_cli
+from tests.hostile.running import run_cli
 
 
 def test_a_figure_into_proc_is_a_one_line_error():

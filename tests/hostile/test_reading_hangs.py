@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.hostile.conftest import SECONDS_BUDGET, run_cli
+from tests.hostile.running import SECONDS_BUDGET, run_cli
 
 
 def solid_square_page() -> Image.Image:
