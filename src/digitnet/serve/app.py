@@ -56,10 +56,11 @@ READ_RESPONSES = {
     408: {"description": "the body did not arrive in time"},
     413: {"description": "the image is over the upload limit"},
     422: {"description": "the request holds no image"},
+    500: {"description": "reading failed unexpectedly (a bug); the reader goes on"},
     503: {"description": "a reader process stopped while reading this image; it has been replaced"},
     504: {"description": "reading took longer than the time budget of one read; it was stopped"},
 }
-# Replies to errors that are not the request's fault nor an HTTPException, each one line of JSON.
+# The errors a read can raise and the status each is answered with, as one line of JSON.
 ERROR_STATUS = {ImageError: 400, ReaderUnavailable: 503, ReadTimedOut: 504, ReaderFailed: 500}
 
 
