@@ -69,6 +69,7 @@ def open_page(browser, url, width, height, scale=1):
     page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
     page.goto(url)
     return page, errors
 

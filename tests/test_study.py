@@ -77,7 +77,8 @@ def test_a_sweep_survives_its_json_record(serial_sweep):
 
 
 @pytest.mark.parametrize("text", ["{", '{"kind": "pizza"}', '{"kind": "epoch-sweep", "data": {}}', "[]",
-                                  '{"kind": "epoch-sweep", "data": {}, "runs": []}'])
+                                  '{"kind": "epoch-sweep", "data": {}, "runs": []}',
+                                  pytest.param('{"runs": ' + "[" * 100_000 + "]" * 100_000 + "}", id="deeply-nested")])
 def test_a_malformed_sweep_file_is_a_study_error(tmp_path, text):
     path = tmp_path / "sweep.json"
     path.write_text(text)

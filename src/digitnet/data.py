@@ -151,7 +151,9 @@ def _validated(arrays: dict[str, np.ndarray], source: str, expect_mnist: bool = 
             raise DataError(f"{source}: {part} images have shape {images.shape}, expected (n, 28, 28)")
         if labels.ndim != 1 or len(labels) != len(images):
             raise DataError(f"{source}: {len(images)} {part} images but {labels.shape} labels")
-        if labels.size and labels.max() >= NUM_CLASSES:
+        if len(images) == 0:
+            raise DataError(f"{source}: holds 0 {part} images; a dataset needs at least one of each")
+        if labels.max() >= NUM_CLASSES:
             raise DataError(f"{source}: {part} labels go up to {labels.max()}, expected 0-9")
     if expect_mnist:
         for name, expected in MNIST_LABEL_COUNTS.items():

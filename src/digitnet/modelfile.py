@@ -9,8 +9,8 @@ so a crash never leaves half a model behind.
 
 import datetime
 import json
+import math
 import os
-import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,8 +20,10 @@ import numpy as np
 from digitnet.atomic import replaced_atomically
 from digitnet.errors import ModelFileError
 from digitnet.nn.activations import ACTIVATIONS, DEFAULT_ACTIVATION
+from digitnet.files import open_regular_file
 from digitnet.nn.losses import softmax
 from digitnet.nn.network import Network
+from digitnet.npz_reader import open_npz
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
@@ -30,6 +32,18 @@ ZIP_SIGNATURE = b"PK\x03\x04"  # how every .npz archive starts
 SHIPPED_MODELS = ("best", "seed")
 DEFAULT_MODEL = "best"
 STATE_PREFIX = "state_"
+# Limits of what a model file may hold (a 784-128-64-10 model is 0.4 MB; its checkpoint about 1.3 MB).
+MAX_MODEL_FILE_BYTES = 256 * 2**20
+MAX_ARRAYS = 256  # members of the archive, metadata and training state included
+MAX_ARRAY_BYTES = 512 * 2**20  # all members decompressed, as the zip directory declares them
+MAX_METADATA_CHARS = 2**20  # the metadata JSON (a 200-epoch checkpoint's history is about 40,000)
+MAX_METADATA_DEPTH = 16  # nesting of lists and objects in the metadata (digitnet writes 4)
+MAX_LAYERS = 16
+MAX_LAYER_WIDTH = 65_536
+MAX_BLAS_THREADS = 256
+TEMPERATURE_RANGE = (0.05, 20.0)  # the calibration temperatures that can be fitted and are accepted
+FLOAT_ARRAY = (lambda dtype: dtype in (np.dtype("<f4"), np.dtype("<f8")), "float32 or float64")
+JSON_STRING = (lambda dtype: dtype.kind == "U", "a JSON string")
 INPUT_SPEC = {
     "shape": [28, 28],
     "scaling": "pixel / 255 as float32, ink 1.0 on background 0.0 (MNIST polarity), rows flattened",
@@ -114,44 +128,50 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
     ``path`` may also be the name of a shipped model (``best``, ``seed``) when no such file exists.
 
     Raises ModelFileError for a missing, truncated, non-npz, pickle-bearing, wrong-version or
-    inconsistent file; nothing in the file is ever unpickled.
+    inconsistent file, and for one over the limits (``MAX_*`` above); nothing in the file is ever
+    unpickled, and no array is decompressed before its declared size has been checked.
     """
     path = resolve_model_path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file")
-    if not path.is_file():
+    if path.is_dir():
         raise ModelFileError(f"{path}: is not a file")
-    # np.load treats anything that is neither .npy nor zip as a pickle: refuse such files by name first.
-    with open(path, "rb") as f:
+    # Refused by its first bytes, before any zip parsing: anything that is not a zip archive.
+    with open_regular_file(path, MAX_MODEL_FILE_BYTES, ModelFileError) as f:
         if f.read(4) != ZIP_SIGNATURE:
             raise ModelFileError(f"{path}: not a .npz model file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise ModelFileError(f"{path}: holds a pickled object array; refusing to load it") from None
-        raise ModelFileError(f"{path}: not a valid model file ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ModelFileError(f"{path}: not a valid .npz model file ({e})") from None
-    if "metadata" not in arrays:
-        raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
-    metadata = _parse_metadata(path, arrays.pop("metadata"))
-    state = {name[len(STATE_PREFIX):]: arrays.pop(name) for name in list(arrays) if name.startswith(STATE_PREFIX)}
-    if any(a.dtype not in (np.float32, np.float64) or not np.isfinite(a).all() for a in state.values()):
-        raise ModelFileError(f"{path}: training state holds non-float or non-finite arrays")
-    calibration = metadata.get("calibration") or {}
-    temperature = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
-    if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
-        raise ModelFileError(f"{path}: calibration temperature must be a positive number, got {temperature!r}")
+    with open_npz(path, MAX_MODEL_FILE_BYTES, MAX_ARRAYS, MAX_ARRAY_BYTES) as archive:
+        if "metadata" not in archive.names:
+            raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
+        raw = archive.array("metadata", JSON_STRING, shape=None, max_bytes=4 * MAX_METADATA_CHARS)
+        metadata = _parse_metadata(path, raw)
+        expected = _expected_shapes(metadata["layer_sizes"])
+        names = set(archive.names) - {"metadata"}
+        state_names = {name for name in names if name.startswith(STATE_PREFIX)}
+        if names - state_names != set(expected):
+            raise ModelFileError(f"{path}: holds arrays {sorted(names - state_names)}, expected {sorted(expected)}")
+        arrays = {name: archive.array(name, FLOAT_ARRAY, shape) for name, shape in expected.items()}
+        state = {name[len(STATE_PREFIX):]: archive.array(name, FLOAT_ARRAY) for name in sorted(state_names)}
+    if not all(np.isfinite(a).all() for a in state.values()):
+        raise ModelFileError(f"{path}: training state holds non-finite arrays")
     return Model(_build_network(path, arrays, metadata), metadata, state)
 
 
+def _expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+    """The arrays a network of ``sizes`` is made of: ``W{i}`` (n_in, n_out) and ``b{i}`` (n_out,)."""
+    expected = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        expected[f"W{i}"], expected[f"b{i}"] = (n_in, n_out), (n_out,)
+    return expected
+
+
 def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
-    if raw.shape != () or raw.dtype.kind != "U":
+    if raw.shape != ():
         raise ModelFileError(f"{path}: metadata is not a JSON string")
     try:
-        metadata = json.loads(str(raw))
+        metadata = json.loads(str(raw), parse_constant=_refuse_non_finite)
+    except RecursionError:
+        raise ModelFileError(f"{path}: metadata nests deeper than {MAX_METADATA_DEPTH} levels") from None
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{path}: metadata is not valid JSON ({e})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
@@ -161,28 +181,87 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
             f"{path}: model format version {metadata.get('format_version')!r} is not supported "
             f"(this digitnet reads version {FORMAT_VERSION})"
         )
+    if json_depth(metadata) > MAX_METADATA_DEPTH:
+        raise ModelFileError(f"{path}: metadata nests deeper than {MAX_METADATA_DEPTH} levels")
     sizes = metadata.get("layer_sizes")
-    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(isinstance(n, int) and n > 0 for n in sizes)):
-        raise ModelFileError(f"{path}: metadata has no valid layer_sizes")
+    if not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_LAYERS
+            and all(type(n) is int and 0 < n <= MAX_LAYER_WIDTH for n in sizes)):
+        raise ModelFileError(f"{path}: metadata has no valid layer_sizes (2 to {MAX_LAYERS} widths "
+                             f"from 1 to {MAX_LAYER_WIDTH:,})")
     if (sizes[0], sizes[-1]) != (INPUT_PIXELS, DIGITS):
         raise ModelFileError(f"{path}: a {'-'.join(map(str, sizes))} network does not read 28x28 digits "
                              f"(it must take {INPUT_PIXELS} inputs and give {DIGITS} outputs)")
+    for problem in metadata_problems(metadata):
+        raise ModelFileError(f"{path}: metadata {problem}")
     return metadata
 
 
+def _refuse_non_finite(constant: str):
+    raise json.JSONDecodeError(f"{constant} is not a JSON number", constant, 0)
+
+
+def json_depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a scalar: 0), without recursing."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def finite_number(value) -> bool:
+    """True for a JSON number that is finite (not a bool, not a string)."""
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def count_at_least(low: int):
+    """A check that a JSON value is an int (not a bool) of at least ``low``."""
+    return lambda value: type(value) is int and value >= low
+
+
+def field_problems(values: dict, fields: dict) -> list[str]:
+    """One phrase for each key of ``fields`` ({key: (check, "what it must be")}) present in ``values``
+    whose value fails its check."""
+    return [f"field {key!r} must be {what}" for key, (check, what) in fields.items()
+            if key in values and not check(values[key])]
+
+
+# What each metadata field must be when present (a field not listed may hold any JSON).
+METADATA_FIELDS = {
+    "digitnet_version": (lambda v: isinstance(v, str), "a string"),
+    "created": (lambda v: isinstance(v, str), "a string"),
+    "dtype": (lambda v: v in ("float32", "float64"), '"float32" or "float64"'),
+    "activations": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+                    "an object of names"),
+    "input": (lambda v: isinstance(v, dict), "an object"),
+    "recipe": (lambda v: isinstance(v, dict), "an object"),
+    "data": (lambda v: isinstance(v, dict), "an object"),
+    "metrics": (lambda v: isinstance(v, dict), "an object"),
+    "calibration": (lambda v: isinstance(v, dict), "an object"),
+    "training_seconds": (lambda v: finite_number(v) and v >= 0, "a number of seconds >= 0"),
+    "blas_threads": (lambda v: type(v) is int and 1 <= v <= MAX_BLAS_THREADS, f"a count from 1 to {MAX_BLAS_THREADS}"),
+    "epochs_run": (count_at_least(0), "a count >= 0"),
+    "best_epoch": (count_at_least(0), "an epoch number >= 0"),
+    "training_state": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def metadata_problems(metadata: dict) -> list[str]:
+    """What is wrong with the fields of ``metadata`` (empty when nothing is), one phrase each."""
+    problems = field_problems(metadata, METADATA_FIELDS)
+    temperature = (metadata.get("calibration") or {}).get("temperature", 1.0) if not problems else 1.0
+    low, high = TEMPERATURE_RANGE
+    if not (finite_number(temperature) and low <= temperature <= high):
+        problems.append(f"calibration temperature must be a number from {low:g} to {high:g}, got {temperature!r}")
+    return problems
+
+
 def _build_network(path: Path, arrays: dict, metadata: dict) -> Network:
-    sizes = metadata["layer_sizes"]
-    expected = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        expected[f"W{i}"], expected[f"b{i}"] = (n_in, n_out), (n_out,)
-    if set(arrays) != set(expected):
-        raise ModelFileError(f"{path}: holds arrays {sorted(arrays)}, expected {sorted(expected)}")
-    for name, shape in expected.items():
-        array = arrays[name]
-        if array.shape != shape:
-            raise ModelFileError(f"{path}: {name} has shape {array.shape}, layer sizes {sizes} need {shape}")
-        if array.dtype not in (np.float32, np.float64):
-            raise ModelFileError(f"{path}: {name} has dtype {array.dtype}, expected float32 or float64")
+    """The network of ``arrays`` (names and shapes already checked against the layer sizes)."""
+    for name, array in arrays.items():
         if not np.isfinite(array).all():
             raise ModelFileError(f"{path}: {name} holds non-finite values")
     layers = len(sizes) - 1

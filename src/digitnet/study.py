@@ -23,8 +23,10 @@ from threadpoolctl import threadpool_limits
 
 from digitnet.data import Split, load_dataset, split_train_validation
 from digitnet.errors import DataError, StudyError, TrainingError
+from digitnet.files import read_regular_file
 from digitnet.training import (TRAINING_BLAS_THREADS, EpochRecord, Reporter, TrainingConfig, TrainingRun,
-                               evaluate_split, history_as_dicts, history_from_dicts, history_path, train)
+                               evaluate_split, history_as_dicts, history_from_dicts, history_path, train,
+                               valid_history_rows)
 
 #: 21 rates, five per decade from 0.001 to 10 (rounded to 3 significant digits, so 0.1 is exact).
 DEFAULT_LEARNING_RATES = tuple(float(f"{10 ** e:.3g}") for e in np.linspace(-3, 1, 21))
@@ -32,6 +34,7 @@ FINAL_MEASURES = ("train_loss", "train_accuracy", "validation_loss", "validation
 BACKENDS = ("loky", "dask")
 RECIPE_KEYS = ("layer_sizes", "learning_rate", "batch_size", "seed")  # what a history figure's title tells
 SCHEDULER_TIMEOUT_S = 10
+MAX_RESULTS_BYTES = 64 * 2**20  # a sweep's results or a run's history file (a 200-epoch history: 40 KB)
 
 
 @dataclass(frozen=True)
@@ -354,11 +357,12 @@ def sweep_from_dict(record: dict) -> Sweep:
 
 def load_sweep(path: str | os.PathLike) -> Sweep:
     """The sweep that ``digitnet sweep`` recorded in a JSON file."""
+    text = read_regular_file(path, MAX_RESULTS_BYTES, StudyError)
     try:
-        return sweep_from_dict(json.loads(Path(path).read_text()))
+        return sweep_from_dict(json.loads(text))
     except StudyError as e:
         raise StudyError(f"{path}: {e}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise StudyError(f"{path}: cannot read sweep results ({e})") from None
 
 
@@ -374,13 +378,15 @@ def load_run_history(path: str | os.PathLike) -> tuple[dict, list[EpochRecord]]:
     ``path`` is X.npz or X.history.json. Raises StudyError when the file is missing or malformed.
     """
     history_file = history_file_for(path)
-    try:
-        record = json.loads(history_file.read_text())
-        recipe, history = dict(record["recipe"]), history_from_dicts(record["history"])
-    except FileNotFoundError:
+    if not history_file.exists():
         raise StudyError(f"{history_file}: no such history file ('digitnet train --out X.npz' writes "
-                         f"X.history.json beside the model)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                         f"X.history.json beside the model)")
+    try:
+        record = json.loads(read_regular_file(history_file, MAX_RESULTS_BYTES, StudyError))
+        if not valid_history_rows(record["history"]):
+            raise ValueError("its history is not a list of epoch records")
+        recipe, history = dict(record["recipe"]), history_from_dicts(record["history"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError, ValueError) as e:
         raise StudyError(f"{history_file}: not a training history ({e})") from None
     missing = [key for key in RECIPE_KEYS if key not in recipe]
     if missing:

@@ -37,7 +37,7 @@ def run(args) -> int:
         table = m.get(section)
         rows += [(f"{section}.{key}", value) for key, value in (table.items() if isinstance(table, dict) else ())]
     rows += [(key, m[key]) for key in FIELDS if key in m]
-    print(format_rows(rows, printable))
+    print(format_rows([(key, shown(value)) for key, value in rows], printable))
     return 0
 
 
@@ -45,3 +45,11 @@ def format_rows(rows: list[tuple[str, object]], clean=str) -> str:
     """Two aligned columns: every key padded to the longest one, so no long key breaks them."""
     width = max(len(clean(key)) for key, _ in rows)
     return "\n".join(f"{clean(key):<{width}}  {clean(value)}" for key, value in rows)
+
+
+def shown(value) -> str:
+    """A metadata value as one line of plain text: a string with control characters (a newline,
+    a terminal escape) is shown quoted and escaped, anything else as JSON would write it."""
+    if isinstance(value, str):
+        return value if value.isprintable() else json.dumps(value)
+    return str(value) if isinstance(value, (int, float)) else json.dumps(value)

@@ -152,6 +152,12 @@ def run(args) -> int:
     from digitnet.plots import save_figure
 
     path, format = figure_path(args.out, args.format)
-    save_figure(FIGURES[args.figure][2](args), path, format)
+    if path.exists() and not path.is_file():
+        raise DigitnetError(f"--out {printable(path)} is a directory or device, not a file to write")
+    figure = FIGURES[args.figure][2](args)
+    try:
+        save_figure(figure, path, format)
+    except OSError as e:
+        raise DigitnetError(f"cannot write {printable(path)} ({e.strerror or e})") from None
     print(f"wrote {printable(path)}")
     return 0

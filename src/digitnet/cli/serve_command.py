@@ -2,7 +2,8 @@
 
 import argparse
 
-from digitnet.cli.options import add_model_option, positive_int
+from digitnet.cli.options import add_model_option, positive_float, positive_int
+from digitnet.serve.limits import READ_SECONDS
 
 WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart", "orjson")
 
@@ -22,8 +23,12 @@ def add_parser(subparsers):
                    help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=port_number, default=8000, help="port to listen on (default 8000; 0: any free port)")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                   help="processes reading images (default 1: a thread of the server; one per CPU core "
-                        "reads the most at once)")
+                   help="reader processes (default 1; one per CPU core reads the most at once)")
+    p.add_argument("--read-seconds", type=positive_float, default=READ_SECONDS, metavar="S",
+                   help=f"time budget of one read: a longer one is stopped and answered 504 (default {READ_SECONDS:g})")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name to answer to besides localhost, IP addresses and --host (e.g. the "
+                        "machine's name, with --host 0.0.0.0); repeatable")
     add_model_option(p)
     return p
 
@@ -43,15 +48,15 @@ def run(args) -> int:
     require_web_packages()
     from digitnet.modelfile import load_model
     from digitnet.serve.app import create_app
-    from digitnet.serve.readers import ProcessReader, ThreadReader
+    from digitnet.serve.readers import ProcessReader
     from digitnet.serve.server import listen, serve, url_of
 
     model = load_model(args.model)
     sock = listen(args.host, args.port)
-    reader = ProcessReader(model, args.workers) if args.workers > 1 else ThreadReader(model)
+    reader = ProcessReader(model, args.workers, read_seconds=args.read_seconds)
     try:
         print(f"digitnet serve: {url_of(sock)} (API docs at {url_of(sock)}docs; Ctrl+C stops)", flush=True)
-        serve(create_app(model, reader=reader), sock)
+        serve(create_app(model, reader=reader, allowed_hosts=(args.host, *args.allow_host)), sock)
     finally:
         reader.close()
     return 0

@@ -4,10 +4,10 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from digitnet.evaluation.metrics import mean_cross_entropy
+from digitnet.modelfile import TEMPERATURE_RANGE
 from digitnet.nn.losses import softmax
 
 ECE_BINS = 15
-TEMPERATURE_RANGE = (0.05, 20.0)
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:

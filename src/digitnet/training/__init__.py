@@ -10,7 +10,8 @@
 
 from digitnet.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from digitnet.training.config import TrainingConfig
-from digitnet.training.history import EpochRecord, history_as_dicts, history_from_dicts, history_path
+from digitnet.training.history import (EpochRecord, history_as_dicts, history_from_dicts, history_path,
+                                       valid_history_rows)
 from digitnet.training.loop import (TRAINING_BLAS_THREADS, Position, Reporter, StopRequest, TrainingRun, epoch_order,
                                     evaluate_split, train)
 from digitnet.training.model import TrainingData, mnist_training_data, save_trained_model, train_model
@@ -18,4 +19,4 @@ from digitnet.training.model import TrainingData, mnist_training_data, save_trai
 __all__ = ["TRAINING_BLAS_THREADS", "EpochRecord", "Position", "Reporter", "StopRequest", "TrainingConfig",
            "TrainingData", "TrainingRun", "checkpoint_path", "epoch_order", "evaluate_split", "history_as_dicts",
            "history_from_dicts", "history_path", "load_checkpoint", "mnist_training_data", "save_checkpoint",
-           "save_trained_model", "train", "train_model"]
+           "save_trained_model", "train", "train_model", "valid_history_rows"]

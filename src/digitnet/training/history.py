@@ -2,8 +2,10 @@
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from digitnet.modelfile import count_at_least, finite_number
 
 HISTORY_SUFFIX = ".history.json"  # model.npz -> model.history.json
 
@@ -28,6 +30,14 @@ def history_as_dicts(history: list[EpochRecord]) -> list[dict]:
 
 def history_from_dicts(rows: list[dict]) -> list[EpochRecord]:
     return [EpochRecord(**{k: (math.nan if v is None else v) for k, v in row.items()}) for row in rows]
+
+
+def valid_history_rows(rows) -> bool:
+    """Whether ``rows`` (parsed JSON) is a list of epoch records as ``history_as_dicts`` writes them."""
+    names = {f.name for f in fields(EpochRecord)}
+    return isinstance(rows, list) and all(
+        isinstance(row, dict) and row.keys() == names and count_at_least(1)(row["epoch"])
+        and all(value is None or finite_number(value) for value in row.values()) for row in rows)
 
 
 def history_path(model_path: Path) -> Path:
