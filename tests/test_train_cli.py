@@ -21,7 +21,7 @@ def refused_before_training(capsys, args, *fragments):
     code = main(["train", *map(str, args)])
     stderr = capsys.readouterr().err
     assert code == 2, stderr
-    assert stderr.count("\n") == 1 and stderr.startswith("digitnet: error: "), stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("digitnet train: error: "), stderr
     for fragment in fragments:
         assert fragment in stderr
     assert "training 784" not in stderr  # the check came before the data was even loaded

@@ -264,7 +264,7 @@ def _build_network(path: Path, arrays: dict, metadata: dict) -> Network:
     for name, array in arrays.items():
         if not np.isfinite(array).all():
             raise ModelFileError(f"{path}: {name} holds non-finite values")
-    layers = len(sizes) - 1
+    layers = len(metadata["layer_sizes"]) - 1
     activations = metadata.get("activations", {})
     hidden = activations.get("hidden", DEFAULT_ACTIVATION) if isinstance(activations, dict) else activations
     if not isinstance(hidden, str) or hidden not in ACTIVATIONS:

@@ -2,6 +2,7 @@
 within a time and memory budget (the issue's bar: under 10 s and 500 MB)."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,10 +25,10 @@ class Ended:
     peak_mb: float
 
     def assert_clean_error(self, exit_code: int = 2, words: str = "") -> None:
-        """One line on stderr, starting "digitnet: error:", holding ``words``; ``exit_code``; in budget."""
+        """One line on stderr, "digitnet COMMAND: error: ...", holding ``words``; ``exit_code``; in budget."""
         assert self.returncode == exit_code, (self.returncode, self.stderr)
         lines = self.stderr.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("digitnet: error:"), self.stderr
+        assert len(lines) == 1 and re.match(r"digitnet( [a-z]+)*: error: ", lines[0]), self.stderr
         assert words in lines[0], lines[0]
         self.assert_in_budget()
 
