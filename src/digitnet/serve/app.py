@@ -42,7 +42,8 @@ READ_REQUEST_BODY = {
 }
 READ_RESPONSES = {
     200: {"description": "the digits read: the JSON of `digitnet predict --json`, each digit with its "
-                         "`network_input` (28x28) and `hidden_activations` (one list per hidden layer)"},
+                         "`network_input` (28x28) and `hidden_activations` (one list per hidden layer), "
+                         "and with `explain=true` its `explanation`"},
     400: {"description": "not an image, a truncated image, a decompression bomb or a malformed multipart body"},
     413: {"description": "the image is over the upload limit"},
     422: {"description": "the request holds no image"},
@@ -82,10 +83,13 @@ def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, r
 
     @app.post("/api/read", summary="Read the digits in an image", openapi_extra={"requestBody": READ_REQUEST_BODY},
               responses=READ_RESPONSES)
-    async def read(request: Request, annotate: bool = False):
+    async def read(request: Request, annotate: bool = False, explain: bool = False):
         """Read every digit in the image. `annotate=true` adds `annotated_image`, a PNG data URL
-        of the image with a box and the digit drawn around each digit read (as `predict --annotate`)."""
+        of the image with a box and the digit drawn around each digit read (as `predict --annotate`).
+        `explain=true` adds to each digit an `explanation`: its most active first-layer `units`
+        (activation and 28x28 weights), the `saliency` (d p(digit) / d pixel, 28x28) and the
+        `runner_up` with the 28x28 ink `change` that makes it the answer (`digitnet.explain`)."""
         image_name, image = await read_image(request, max_upload_bytes)
-        return Response(await reader.read(image, image_name, annotate), media_type="application/json")
+        return Response(await reader.read(image, image_name, annotate, explain), media_type="application/json")
 
     return app

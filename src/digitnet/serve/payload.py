@@ -5,18 +5,21 @@ import io
 
 import numpy as np
 
+from digitnet.explain import Explanation, explain
 from digitnet.modelfile import Model
 
 DECIMALS = 3  # enough for bars and heat strips, and keeps a reply small
+WEIGHT_DECIMALS = 4  # first-layer weights are about +-0.1
+GRADIENT_DIGITS = 3  # gradients span many decades: significant digits, not decimals
 ANNOTATED_MAX_SIDE = 1600  # pixels; larger annotated photos are shrunk for the page
 
 
-def reading_payload(reading, model: Model, image_name: str) -> dict:
-    """``reading.to_dict(image_name)`` with two more keys for each digit.
+def reading_payload(reading, model: Model, image_name: str, with_explanation: bool = False) -> dict:
+    """``reading.to_dict(image_name)`` with two more keys for each digit (three ``with_explanation``).
 
     ``network_input``: 28 rows of 28 floats in [0, 1], the crop the network read;
     ``hidden_activations``: one list per hidden layer (128 and 64 floats for the seed model), the
-    outputs of its units after ReLU for that crop.
+    outputs of its units after ReLU for that crop; ``explanation``: see ``explanation_payload``.
     """
     payload = reading.to_dict(image_name)
     if not reading.digits:
@@ -26,7 +29,33 @@ def reading_payload(reading, model: Model, image_name: str) -> dict:
     for i, (digit, entry) in enumerate(zip(reading.digits, payload["digits"])):
         entry["network_input"] = np.round(digit.network_input, DECIMALS).tolist()
         entry["hidden_activations"] = [np.round(layer[i], DECIMALS).tolist() for layer in hidden]
+        if with_explanation:
+            entry["explanation"] = explanation_payload(explain(model, digit.network_input))
     return payload
+
+
+def explanation_payload(explanation: Explanation) -> dict:
+    """An ``Explanation`` as JSON: 28x28 maps as 28 rows of 28 floats.
+
+    ``units``: the most active first-layer units, most active first, each {"unit", "activation",
+    "weights"}; ``saliency``: d p(digit) / d pixel; ``runner_up``: {"digit", "probability",
+    "probability_after", "steps", "reached", "change"}, the ink change that makes it the answer.
+    """
+    nudge = explanation.runner_up
+    return {
+        "units": [{"unit": int(unit), "activation": round(float(activation), DECIMALS),
+                   "weights": np.round(weights, WEIGHT_DECIMALS).tolist()}
+                  for unit, activation, weights in zip(explanation.units, explanation.activations, explanation.weights)],
+        "saliency": _significant(explanation.saliency),
+        "runner_up": {"digit": nudge.digit, "probability": round(nudge.probability_before, 6),
+                      "probability_after": round(nudge.probability_after, 6), "steps": nudge.steps,
+                      "reached": nudge.reached, "change": np.round(nudge.change, DECIMALS).tolist()},
+    }
+
+
+def _significant(array: np.ndarray) -> list:
+    """A float array as nested lists, each value rounded to GRADIENT_DIGITS significant digits."""
+    return [[float(f"{value:.{GRADIENT_DIGITS}g}") for value in row] for row in np.asarray(array, np.float64)]
 
 
 def png_data_url(image) -> str:
