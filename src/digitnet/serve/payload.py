@@ -27,8 +27,8 @@ def reading_payload(reading, model: Model, image_name: str, with_explanation: bo
     x = np.stack([d.network_input.reshape(-1) for d in reading.digits]).astype(model.network.dtype)
     hidden = model.network.hidden_activations(x)
     for i, (digit, entry) in enumerate(zip(reading.digits, payload["digits"])):
-        entry["network_input"] = np.round(digit.network_input, DECIMALS).tolist()
-        entry["hidden_activations"] = [np.round(layer[i], DECIMALS).tolist() for layer in hidden]
+        entry["network_input"] = _rounded(digit.network_input, DECIMALS)
+        entry["hidden_activations"] = [_rounded(layer[i], DECIMALS) for layer in hidden]
         if with_explanation:
             entry["explanation"] = explanation_payload(explain(model, digit.network_input))
     return payload
@@ -44,13 +44,19 @@ def explanation_payload(explanation: Explanation) -> dict:
     nudge = explanation.runner_up
     return {
         "units": [{"unit": int(unit), "activation": round(float(activation), DECIMALS),
-                   "weights": np.round(weights, WEIGHT_DECIMALS).tolist()}
+                   "weights": _rounded(weights, WEIGHT_DECIMALS)}
                   for unit, activation, weights in zip(explanation.units, explanation.activations, explanation.weights)],
         "saliency": _significant(explanation.saliency),
         "runner_up": {"digit": nudge.digit, "probability": round(nudge.probability_before, 6),
                       "probability_after": round(nudge.probability_after, 6), "steps": nudge.steps,
-                      "reached": nudge.reached, "change": np.round(nudge.change, DECIMALS).tolist()},
+                      "reached": nudge.reached, "change": _rounded(nudge.change, DECIMALS)},
     }
+
+
+def _rounded(array: np.ndarray, decimals: int) -> list:
+    """A float array as nested lists rounded to ``decimals``; in float64, so that JSON prints 0.1, not
+    float32's 0.10000000149011612."""
+    return np.round(np.asarray(array, np.float64), decimals).tolist()
 
 
 def _significant(array: np.ndarray) -> list:
