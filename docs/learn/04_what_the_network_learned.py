@@ -16,8 +16,12 @@
 # inside it: the first layer's weights as pictures, the test digits it gets wrong, the confusion
 # matrix, and an experiment that explains a puzzle from the original project: its output layer was
 # never trained, and it still read 97.65% of the test digits.
+#
+# The figures come from `digitnet.plots`, the functions behind `digitnet plot ...`; they are plain
+# matplotlib `Figure`s, which the `%matplotlib inline` line lets Jupyter show under each cell.
 
 # %%
+# %matplotlib inline
 import numpy as np
 from threadpoolctl import threadpool_limits
 
