@@ -46,13 +46,28 @@ assert accuracy > 0.98
 # Hidden unit $j$ of the first layer computes $h_j = \max(0, \sum_k x_k W_{kj} + b_j)$: a weighted
 # sum of the 784 pixels. Column $W_{\cdot j}$ has one weight per pixel, so it can be drawn as a
 # 28x28 image (`first_layer_tiles`): red where ink *excites* the unit, blue where ink *inhibits*
-# it. Many units look for a stroke in one place and its absence next to it: edge and stroke
-# detectors, learned from nothing but labelled digits.
+# it. Some units plainly look for a stroke in one place and for its absence beside it, learned from
+# nothing but labelled digits; most are a blend that only means something together with the others.
 
 # %%
 tiles = first_layer_tiles(model)  # (128, 28, 28): tiles[j][r, c] = W[28 r + c, j]
 assert np.array_equal(tiles[5].reshape(-1), model.network.weights[0][:, 5])
 weights_figure(tiles, pixel=3)
+
+# %% [markdown]
+# The speckle around the edges of every tile is left over from the start. The gradient of a
+# weight is $\partial L / \partial W = X^\top D$ (notebook 1): a pixel that is blank in every
+# training image gets exactly zero gradient, so its weights never move from their random initial
+# values (and a pixel inked in a few images barely moves). The seed model was trained from `Network.initialised(..., default_rng(0))`, so we can
+# rebuild those initial weights and compare.
+
+# %%
+never_inked = dataset.train_images.reshape(len(dataset.train_images), -1).max(axis=0) == 0  # (784,)
+initial = Network.initialised((784, 128, 64, 10), np.random.default_rng(0))
+unchanged = np.array_equal(model.network.weights[0][never_inked], initial.weights[0][never_inked])
+print(f"{never_inked.sum()} pixels are blank in all 60,000 training images; "
+      f"their weights are still the initial ones: {unchanged}")
+assert unchanged
 
 # %% [markdown]
 # ## The digits it gets wrong
