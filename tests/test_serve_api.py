@@ -208,8 +208,9 @@ def test_a_multipart_body_without_a_boundary_gets_400(client):
     assert response.status_code == 400 and "boundary" in response.json()["detail"]
 
 
-def test_a_malformed_annotate_flag_gets_422(client):
-    assert client.post("/api/read?annotate=perhaps", content=canvas_png()).status_code == 422
+@pytest.mark.parametrize("flag", ["annotate", "explain"])
+def test_a_malformed_flag_gets_422(client, flag):
+    assert client.post(f"/api/read?{flag}=perhaps", content=canvas_png()).status_code == 422
 
 
 def test_wrong_method_gets_405_and_wrong_path_404(client):
