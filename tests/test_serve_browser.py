@@ -184,6 +184,7 @@ def test_uploading_a_photo_shows_its_digits_and_the_annotated_image(browser, ser
     page.locator("#file").set_input_files(EXAMPLE_PHOTO)
     sync_api.expect(page.locator("#text")).to_have_text(expected, timeout=10_000)
     sync_api.expect(page.locator("#digits .card")).to_have_count(len(expected))
+    sync_api.expect(page.locator("#digits .card .saliency")).to_have_count(len(expected))  # explained too
     sync_api.expect(page.locator("#annotated")).to_be_visible()
     assert page.locator("#annotated-image").evaluate("img => img.complete && img.naturalWidth") > 0
     assert EXAMPLE_PHOTO.name in page.locator("#annotated-caption").text_content()
