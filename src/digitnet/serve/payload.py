@@ -61,7 +61,10 @@ def _rounded(array: np.ndarray, decimals: int) -> list:
 
 def _significant(array: np.ndarray) -> list:
     """A float array as nested lists, each value rounded to GRADIENT_DIGITS significant digits."""
-    return [[float(f"{value:.{GRADIENT_DIGITS}g}") for value in row] for row in np.asarray(array, np.float64)]
+    values = np.asarray(array, np.float64)
+    magnitude = np.floor(np.log10(np.abs(values), out=np.zeros_like(values), where=values != 0))
+    scale = 10.0 ** (GRADIENT_DIGITS - 1 - magnitude)
+    return (np.round(values * scale) / scale).tolist()
 
 
 def png_data_url(image) -> str:
