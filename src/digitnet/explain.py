@@ -65,10 +65,6 @@ def _as_row(model: Model, image: np.ndarray) -> np.ndarray:
     return np.asarray(image, dtype=model.network.dtype).reshape(1, -1)
 
 
-def _answer(model: Model, image: np.ndarray) -> int:
-    return int(model.network.logits(_as_row(model, image)).argmax())
-
-
 def probability_gradient(model: Model, image: np.ndarray, digit: int) -> np.ndarray:
     """d p_digit / d x for one input: image (28, 28) in [0, 1] -> (28, 28), p as ``model.predict_proba``."""
     x = _as_row(model, image)
@@ -83,13 +79,17 @@ def probability_gradient(model: Model, image: np.ndarray, digit: int) -> np.ndar
     return dx.reshape(np.shape(image))
 
 
-def margin_gradient(model: Model, image: np.ndarray, toward: int, away_from: int) -> np.ndarray:
-    """d (z_toward - z_away_from) / d x, the logit margin's gradient: image (28, 28) -> (28, 28)."""
-    x = _as_row(model, image)
-    logits, caches = model.network.forward(x)
+def _margin_dlogits(logits: np.ndarray, toward: int, away_from: int) -> np.ndarray:
+    """d (z_toward - z_away_from) / d logits: +1 and -1 in a row of zeros, (1, classes)."""
     dlogits = np.zeros_like(logits)
     dlogits[0, toward], dlogits[0, away_from] = 1, -1
-    _, dx = model.network.backward_to_input(dlogits, caches)
+    return dlogits
+
+
+def margin_gradient(model: Model, image: np.ndarray, toward: int, away_from: int) -> np.ndarray:
+    """d (z_toward - z_away_from) / d x, the logit margin's gradient: image (28, 28) -> (28, 28)."""
+    logits, caches = model.network.forward(_as_row(model, image))
+    _, dx = model.network.backward_to_input(_margin_dlogits(logits, toward, away_from), caches)
     return dx.reshape(np.shape(image))
 
 
@@ -99,18 +99,19 @@ def nudge_toward(model: Model, image: np.ndarray, digit: int) -> Nudge:
     Each step moves every pixel by NUDGE_STEP * g / max|g| (g the margin's gradient) and clips to [0, 1].
     """
     start = np.asarray(image, dtype=model.network.dtype)
-    before = float(model.predict_proba(_as_row(model, start))[0, digit])
-    x = start.copy()
-    steps = 0
-    while steps < NUDGE_STEPS and (answer := _answer(model, x)) != digit:
-        gradient = margin_gradient(model, x, digit, answer)
+    x, steps = start.copy(), 0
+    logits, caches = model.network.forward(_as_row(model, x))
+    before = float(softmax(logits / model.temperature)[0, digit])
+    while steps < NUDGE_STEPS and (answer := int(logits.argmax())) != digit:
+        _, gradient = model.network.backward_to_input(_margin_dlogits(logits, digit, answer), caches)
         largest = np.abs(gradient).max()
         if largest == 0:  # no pixel moves the margin: every first-layer unit is off
             break
-        x = np.clip(x + NUDGE_STEP * gradient / largest, 0, 1)
+        x = np.clip(x + NUDGE_STEP * gradient.reshape(x.shape) / largest, 0, 1)
         steps += 1
-    after = float(model.predict_proba(_as_row(model, x))[0, digit])
-    return Nudge(digit, x - start, before, after, steps, _answer(model, x) == digit)
+        logits, caches = model.network.forward(_as_row(model, x))
+    after = float(softmax(logits / model.temperature)[0, digit])
+    return Nudge(digit, x - start, before, after, steps, int(logits.argmax()) == digit)
 
 
 def explain(model: Model, image: np.ndarray, top_units: int = TOP_UNITS) -> Explanation:
