@@ -14,19 +14,22 @@
 # The shipped `seed` model is the original project's recipe (784-128-64-10, learning rate 0.1,
 # batch 32, 200 epochs) trained by digitnet on all 60,000 training images. This notebook looks
 # inside it: the first layer's weights as pictures, the test digits it gets wrong, the confusion
-# matrix, and an experiment that explains a puzzle from the original project: its output layer was
-# never trained, and it still read 97.65% of the test digits.
+# matrix, an experiment that explains a puzzle from the original project (its output layer was
+# never trained, and it still read 97.65% of the test digits), and, last, the explanation the web
+# page gives for one answer.
 #
 # The figures come from `digitnet.plots`, the functions behind `digitnet plot ...`; they are plain
 # matplotlib `Figure`s, which the `%matplotlib inline` line lets Jupyter show under each cell.
 
 # %%
 # %matplotlib inline
+import matplotlib.pyplot as plt
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from digitnet import Network, load_dataset, load_model
 from digitnet.data import split_train_validation, test_split
+from digitnet.explain import explain
 from digitnet.insight import first_layer_tiles, mistakes
 from digitnet.metrics import confusion_matrix
 from digitnet.nn.optim import sgd_step
@@ -146,3 +149,38 @@ assert frozen_accuracy > 0.9
 # Over 200 epochs the gap stays small: 0.9765 against digitnet's 0.9816 for the same recipe. The
 # lost half point is the price of a read-out that cannot adapt: the hidden layers must bend their
 # features to fit it, rather than meeting it halfway.
+
+# %% [markdown]
+# ## Why one answer: the page's explanation, here
+#
+# `digitnet serve` shows, for every digit read, *why* (module `digitnet.explain`, the same code).
+# The **saliency** is the gradient of the answer's probability with respect to every pixel,
+# computed by the network's own backward pass: with $p = \mathrm{softmax}(z / T)$,
+#
+# $$\frac{\partial p_c}{\partial z} = \frac{p_c\,(\mathrm{onehot}_c - p)}{T}, \qquad
+# \frac{\partial p_c}{\partial x} = \text{backprop of } \frac{\partial p_c}{\partial z} \text{ down to the input}.$$
+#
+# **Why not $X$?** steps the ink up the gradient of the margin $z_X - z_{\text{answer}}$ until $X$
+# wins: the change it took is what separates the two digits, for this network. Here is the
+# seed model's most confident mistake.
+
+# %%
+surest_mistake = test.images[wrong.indices[0]].reshape(28, 28)
+why = explain(model, surest_mistake)
+nudge = why.runner_up
+print(f"true digit {wrong.labels[0]}, read as {why.digit} ({why.probabilities[why.digit]:.1%}); "
+      f"runner-up {nudge.digit}: {nudge.probability_before:.1%} -> {nudge.probability_after:.1%} "
+      f"after {nudge.steps} steps")
+assert why.digit == wrong.predictions[0] and nudge.reached
+
+figure, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+limit = np.abs(why.saliency).max() or 1
+change_limit = np.abs(nudge.change).max() or 1
+for ax, picture, cmap, vmin, vmax, title in [
+        (axes[0], surest_mistake, "gray", 0, 1, f"the input (label {wrong.labels[0]})"),
+        (axes[1], why.saliency, "RdBu_r", -limit, limit, f"d p({why.digit}) / d pixel"),
+        (axes[2], nudge.change, "PiYG", -change_limit, change_limit,
+         f"why not {nudge.digit}? ink to add (green), remove (pink)")]:
+    ax.imshow(picture, cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_title(title, fontsize=9)
+    ax.set_axis_off()
