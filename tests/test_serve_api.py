@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from digitnet.cli import main  # noqa: E402
 from digitnet.errors import DigitnetError  # noqa: E402
+from digitnet.explain import explain  # noqa: E402
 from digitnet.modelfile import load_model  # noqa: E402
 from digitnet.reading import read_digits  # noqa: E402
 from digitnet.serve.app import DEFAULT_MAX_UPLOAD_BYTES, create_app  # noqa: E402
@@ -116,6 +117,24 @@ def test_the_reply_is_predict_json_plus_what_the_network_saw(client, model):
             np.testing.assert_allclose(sent, computed[0], atol=5e-4)
 
 
+def test_explain_adds_the_explanation_the_library_computes_for_each_digit(client, model):
+    png = canvas_png()
+    plain = client.post("/api/read", content=png).json()
+    reply = client.post("/api/read?explain=true", content=png).json()
+    assert "explanation" not in plain["digits"][0]
+    assert [{k: v for k, v in d.items() if k != "explanation"} for d in reply["digits"]] == plain["digits"]
+    for entry, digit in zip(reply["digits"], read_digits(png, model).digits):
+        sent, computed = entry["explanation"], explain(model, digit.network_input)
+        assert [u["unit"] for u in sent["units"]] == computed.units.tolist()
+        np.testing.assert_allclose([u["activation"] for u in sent["units"]], computed.activations, atol=5e-4)
+        np.testing.assert_allclose([u["weights"] for u in sent["units"]], computed.weights, atol=5e-5)
+        np.testing.assert_allclose(sent["saliency"], computed.saliency, rtol=5e-3)
+        runner_up = sent["runner_up"]
+        assert runner_up["digit"] == computed.runner_up.digit != entry["digit"]
+        assert runner_up["reached"] and runner_up["probability_after"] > runner_up["probability"]
+        np.testing.assert_allclose(runner_up["change"], computed.runner_up.change, atol=5e-4)
+
+
 def test_a_multipart_upload_is_named_after_its_file_and_can_be_annotated(client):
     files = {"file": ("my digits.png", canvas_png(), "image/png")}
     response = client.post("/api/read?annotate=true", files=files)
@@ -190,8 +209,9 @@ def test_a_multipart_body_without_a_boundary_gets_400(client):
     assert response.status_code == 400 and "boundary" in response.json()["detail"]
 
 
-def test_a_malformed_annotate_flag_gets_422(client):
-    assert client.post("/api/read?annotate=perhaps", content=canvas_png()).status_code == 422
+@pytest.mark.parametrize("flag", ["annotate", "explain"])
+def test_a_malformed_flag_gets_422(client, flag):
+    assert client.post(f"/api/read?{flag}=perhaps", content=canvas_png()).status_code == 422
 
 
 def test_wrong_method_gets_405_and_wrong_path_404(client):
@@ -263,7 +283,9 @@ def test_reader_processes_answer_as_the_reading_thread_does(model, client, reade
     assert len(children) == 2
     with TestClient(create_app(model, reader=reader), base_url=LOCAL) as pooled:
         png = canvas_png()
-        assert pooled.post("/api/read", content=png).json() == client.post("/api/read", content=png).json()
+        for query in ("", "?explain=true"):
+            assert pooled.post(f"/api/read{query}", content=png).json() == \
+                client.post(f"/api/read{query}", content=png).json()
         bad = pooled.post("/api/read", content=b"not an image at all")
         assert bad.status_code == 400 and "is not an image file" in bad.json()["detail"]
 

@@ -120,6 +120,63 @@ def test_drawing_seven_one_shows_the_answer_bars_input_and_activations(browser, 
     assert errors == []
 
 
+def canvas_pixels(locator):
+    """A canvas's pixels as a data URL: equal URLs, equal pictures."""
+    return locator.evaluate("canvas => canvas.toDataURL()")
+
+
+def test_each_digit_shows_why_and_the_views_follow_the_drawing(browser, server_url, artifacts):
+    page, errors = open_page(browser, server_url, 1280, 1100)
+    draw(page, SEVEN_ONE[:1])
+    sync_api.expect(page.locator("#text")).to_have_text("7", timeout=10_000)
+    card = page.locator("#digits .card").first
+    for view in (".saliency", ".nudge"):
+        sync_api.expect(card.locator(view)).to_be_visible()
+    sync_api.expect(card.locator(".unit-weights")).to_have_count(8)
+    assert "what raised p(7)" in card.locator(".saliency-caption").text_content()
+    runner_up = card.get_attribute("data-runner-up")
+    assert runner_up != "7" and f"why not {runner_up}?" in card.locator(".nudge-caption").text_content()
+    seven = {"units": card.get_attribute("data-units"), "saliency": canvas_pixels(card.locator(".saliency")),
+             "weights": canvas_pixels(card.locator(".unit-weights").first)}
+    blank = page.evaluate("() => { const c = document.createElement('canvas'); c.width = c.height = 28;"
+                          " return c.toDataURL(); }")
+    assert blank not in seven.values()
+
+    page.locator("#clear").click()
+    draw(page, [[(0.3, 0.15), (0.3, 0.85)]])  # now a 1
+    sync_api.expect(page.locator("#text")).to_have_text("1", timeout=10_000)
+    card = page.locator("#digits .card").first
+    assert "what raised p(1)" in card.locator(".saliency-caption").text_content()
+    one = {"units": card.get_attribute("data-units"), "saliency": canvas_pixels(card.locator(".saliency")),
+           "weights": canvas_pixels(card.locator(".unit-weights").first)}
+    assert all(one[view] != seven[view] for view in seven)
+
+    legend = page.locator("#legend")
+    sync_api.expect(legend).to_be_visible()
+    terms = [term.strip() for term in legend.locator("dt").all_text_contents()]
+    assert terms == ["28×28 input", "probabilities", "hidden layers", "what raised p", "why not", "units"]
+    assert legend.locator(".swatch").count() >= 12
+    assert errors == []
+
+
+def test_drawing_with_a_finger_draws_and_never_scrolls_the_page(browser, server_url):
+    page = browser.new_page(viewport={"width": 390, "height": 500}, device_scale_factor=2, has_touch=True,
+                            is_mobile=True)
+    page.goto(server_url)
+    assert page.evaluate("document.documentElement.scrollHeight") > 500  # there is a page to scroll
+    assert page.locator("#pad").evaluate("pad => getComputedStyle(pad).touchAction") == "none"
+    box = page.locator("#pad").bounding_box()
+    x = box["x"] + 0.5 * box["width"]
+    touch = page.context.new_cdp_session(page)
+    # upwards: a finger moving up would scroll the page down, away from scrollY 0
+    for kind, fraction in [("touchStart", 0.85)] + [("touchMove", 0.85 - 0.05 * i) for i in range(1, 14)]:
+        point = {"x": x, "y": box["y"] + fraction * box["height"]}
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [point]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    sync_api.expect(page.locator("#text")).to_have_text("1", timeout=10_000)
+    assert page.evaluate("window.scrollY") == 0
+
+
 def test_uploading_a_photo_shows_its_digits_and_the_annotated_image(browser, server_url, model, artifacts):
     expected = read_digits(EXAMPLE_PHOTO, model).text
     page, errors = open_page(browser, server_url, 1280, 1000)
@@ -128,6 +185,7 @@ def test_uploading_a_photo_shows_its_digits_and_the_annotated_image(browser, ser
     page.locator("#file").set_input_files(EXAMPLE_PHOTO)
     sync_api.expect(page.locator("#text")).to_have_text(expected, timeout=10_000)
     sync_api.expect(page.locator("#digits .card")).to_have_count(len(expected))
+    sync_api.expect(page.locator("#digits .card .saliency")).to_have_count(len(expected))  # explained too
     sync_api.expect(page.locator("#annotated")).to_be_visible()
     assert page.locator("#annotated-image").evaluate("img => img.complete && img.naturalWidth") > 0
     assert EXAMPLE_PHOTO.name in page.locator("#annotated-caption").text_content()

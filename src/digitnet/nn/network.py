@@ -97,6 +97,14 @@ class Network:
 
     def backward(self, dlogits: np.ndarray, caches) -> list[np.ndarray]:
         """Backpropagation: gradients of the loss for every parameter, in ``parameters`` order."""
+        return self.backward_to_input(dlogits, caches)[0]
+
+    def backward_to_input(self, dlogits: np.ndarray, caches) -> tuple[list[np.ndarray], np.ndarray]:
+        """Backpropagation down to the input: (gradients like ``backward``, dx (batch, n_in)).
+
+        dlogits: (batch, n_out), the gradient of some scalar with respect to the logits. dx says
+        how that scalar changes with each input pixel (what ``digitnet.explain`` shows).
+        """
         activation = activation_named(self.activation)
         grads = []
         upstream = dlogits
@@ -105,7 +113,7 @@ class Network:
                 upstream = activation_backward(upstream, activation_cache, activation)
             upstream, dweights, dbias = dense_backward(upstream, dense_cache)
             grads = [dweights, dbias] + grads
-        return grads
+        return grads, upstream
 
     def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray):
         """Mean cross-entropy of a batch and its gradient for every parameter.

@@ -49,7 +49,8 @@ READ_REQUEST_BODY = {
 }
 READ_RESPONSES = {
     200: {"description": "the digits read: the JSON of `digitnet predict --json`, each digit with its "
-                         "`network_input` (28x28) and `hidden_activations` (one list per hidden layer)"},
+                         "`network_input` (28x28) and `hidden_activations` (one list per hidden layer), "
+                         "and with `explain=true` its `explanation`"},
     400: {"description": "not an image, a truncated image, a decompression bomb, a malformed multipart body "
                          "or one of too many parts, or a Host header not of this server"},
     403: {"description": "a cross-site request (Sec-Fetch-Site or Origin of another site)"},
@@ -106,11 +107,14 @@ def create_app(model: Model, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, r
 
     @app.post("/api/read", summary="Read the digits in an image", openapi_extra={"requestBody": READ_REQUEST_BODY},
               responses=READ_RESPONSES)
-    async def read(request: Request, annotate: bool = False):
+    async def read(request: Request, annotate: bool = False, explain: bool = False):
         """Read every digit in the image. `annotate=true` adds `annotated_image`, a PNG data URL
-        of the image with a box and the digit drawn around each digit read (as `predict --annotate`)."""
+        of the image with a box and the digit drawn around each digit read (as `predict --annotate`).
+        `explain=true` adds to each digit an `explanation`: its most active first-layer `units`
+        (activation and 28x28 weights), the `saliency` (d p(digit) / d pixel, 28x28) and the
+        `runner_up` with the 28x28 ink `change` that makes it the answer (`digitnet.explain`)."""
         image_name, image = await read_image(request, max_upload_bytes)
-        reply = await unless_client_leaves(request, reader.read(image, image_name, annotate))
+        reply = await unless_client_leaves(request, reader.read(image, image_name, annotate, explain))
         return Response(reply, media_type="application/json")
 
     return app

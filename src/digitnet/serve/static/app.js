@@ -10,6 +10,16 @@ const PAPER = "#ffffff";
 const INK = "#111111";
 // Heat-strip colours, from a silent unit (0) to the most active unit of its layer (1).
 const HEAT_STOPS = [[0, [244, 245, 250]], [0.35, [255, 209, 102]], [0.7, [239, 108, 0]], [1, [120, 0, 24]]];
+// The signed 28x28 maps (saliency, weights, the "why not" change) are drawn on this light paper,
+// the digit's own ink under them in grey, each sign in its colour, stronger the larger the value
+// against the largest of its map.
+const MAP_PAPER = [247, 247, 247];
+const MAP_INK = [150, 150, 150];
+// Sensitivity (saliency, weights): ink on this pixel pushes the quantity up, or down.
+const PUSHES = { positive: [214, 39, 40], negative: [31, 119, 180] };
+// A change of the input: ink to add, ink to take away.
+const CHANGE = { positive: [0, 150, 70], negative: [190, 30, 150] };
+const QUIET_UNIT = 0.25; // the colour strength of a shown unit with no activation, against 1 for the most active
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -139,7 +149,7 @@ async function readPad() {
   const sequence = ++requestCount; // taken now: a photo dropped while the PNG is being made wins
   try {
     const png = await new Promise((resolve) => sendCopy().toBlob(resolve, "image/png"));
-    await readImage(sequence, png, { "Content-Type": "image/png" }, "", "your drawing");
+    await readImage(sequence, png, { "Content-Type": "image/png" }, "?explain=true", "your drawing");
   } finally {
     readInFlight = false;
     if (drawingChanged) scheduleRead();
@@ -155,7 +165,7 @@ async function readPhoto(file) {
   const form = new FormData();
   form.append("file", file);
   $("status").textContent = `Reading ${file.name}…`;
-  const reply = await readImage(++requestCount, form, {}, "?annotate=true", file.name);
+  const reply = await readImage(++requestCount, form, {}, "?annotate=true&explain=true", file.name);
   if (!reply) return;
   $("annotated-image").src = reply.annotated_image;
   $("annotated-caption").textContent = `${file.name}: ${reply.digits.length} digit${reply.digits.length === 1 ? "" : "s"} read`;
@@ -214,7 +224,63 @@ function digitCard(digit) {
   fillProbabilities(card.querySelector(".probabilities"), digit.probabilities, digit.digit);
   const layers = card.querySelector(".hidden-layers");
   digit.hidden_activations.forEach((units, i) => layers.append(heatStrip(units, i + 1)));
+  if (digit.explanation) showExplanation(card, digit);
+  else card.querySelectorAll(".why, .units-title, .units").forEach((element) => element.remove());
   return card;
+}
+
+// Why the network answered (digitnet.explain): which pixels raised the answer's probability, the
+// change that would make the runner-up the answer, and the first-layer units that fired most.
+function showExplanation(card, digit) {
+  const { saliency, runner_up: runnerUp, units } = digit.explanation;
+  const ink = digit.network_input.flat();
+  paintSigned(card.querySelector(".saliency"), saliency.flat(), PUSHES, ink);
+  card.querySelector(".saliency-caption").textContent = `what raised p(${digit.digit})`;
+  paintSigned(card.querySelector(".nudge"), runnerUp.change.flat(), CHANGE, ink);
+  const change = runnerUp.reached ? `the change that makes it a ${runnerUp.digit}` : `a change toward ${runnerUp.digit}`;
+  card.querySelector(".nudge-caption").textContent =
+    `why not ${runnerUp.digit}? ${change}: p ${percent(runnerUp.probability)} → ${percent(runnerUp.probability_after)}`;
+  card.dataset.runnerUp = runnerUp.digit;
+  card.dataset.units = units.map((unit) => unit.unit).join(" ");
+  const peak = Math.max(...units.map((unit) => unit.activation)) || 1;
+  card.querySelector(".units").replaceChildren(...units.map((unit) => unitTile(unit, peak)));
+}
+
+function percent(p) {
+  return `${(100 * p).toFixed(p < 0.001 ? 3 : 1)}%`;
+}
+
+function unitTile(unit, peak) {
+  const figure = document.createElement("figure");
+  figure.className = "unit";
+  figure.title = `hidden unit ${unit.unit}: output ${unit.activation.toFixed(2)}`;
+  const canvas = document.createElement("canvas");
+  canvas.className = "unit-weights";
+  canvas.width = canvas.height = 28;
+  paintSigned(canvas, unit.weights.flat(), PUSHES, null, QUIET_UNIT + (1 - QUIET_UNIT) * unit.activation / peak);
+  const caption = document.createElement("figcaption");
+  caption.className = "muted";
+  caption.textContent = `#${unit.unit} · ${unit.activation.toFixed(1)}`;
+  figure.append(canvas, caption);
+  return figure;
+}
+
+function mix(from, to, t) {
+  return from.map((v, k) => Math.round(v + t * (to[k] - v)));
+}
+
+// A signed 28x28 map (784 values, rows flattened) in ``colours``, over the digit's ink (784 values in
+// [0, 1], or null); ``strength`` in [0, 1] scales every colour (a less active unit is paler).
+function paintSigned(canvas, values, colours, ink, strength = 1) {
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(28, 28);
+  const peak = Math.max(...values.map(Math.abs)) || 1;
+  values.forEach((value, i) => {
+    const paper = ink ? mix(MAP_PAPER, MAP_INK, ink[i]) : MAP_PAPER;
+    const colour = value >= 0 ? colours.positive : colours.negative;
+    image.data.set([...mix(paper, colour, strength * Math.abs(value) / peak), 255], 4 * i);
+  });
+  context.putImageData(image, 0, 0);
 }
 
 // The 28x28 crop as the network saw it: ink 1.0 is white on black, as in MNIST.
@@ -254,8 +320,7 @@ function heatColour(t) {
     const [t1, c1] = HEAT_STOPS[i];
     if (t <= t1) {
       const [t0, c0] = HEAT_STOPS[i - 1];
-      const f = (t - t0) / (t1 - t0);
-      return c0.map((v, k) => Math.round(v + f * (c1[k] - v)));
+      return mix(c0, c1, (t - t0) / (t1 - t0));
     }
   }
   return HEAT_STOPS[HEAT_STOPS.length - 1][1];
@@ -300,5 +365,48 @@ async function showModel() {
   }
 }
 
+// ---- the legend: every colour on the page, drawn from the same constants ------------------------
+
+const rgb = (colour) => `rgb(${colour.join(",")})`;
+
+function legendEntry(term, swatches, text) {
+  const row = document.createElement("div");
+  const name = document.createElement("dt");
+  name.textContent = term;
+  const meaning = document.createElement("dd");
+  for (const [background, label] of swatches) {
+    const swatch = document.createElement("span");
+    swatch.className = background.includes("gradient") ? "swatch scale" : "swatch";
+    swatch.style.background = background;
+    meaning.append(swatch, ` ${label} `);
+  }
+  const description = document.createElement("span");
+  description.className = "legend-text";
+  description.textContent = text;
+  meaning.append(description);
+  row.append(name, meaning);
+  return row;
+}
+
+function showLegend() {
+  const page = getComputedStyle(document.documentElement);
+  const heatScale = `linear-gradient(90deg, ${HEAT_STOPS.map(([t, c]) => `${rgb(c)} ${100 * t}%`).join(", ")})`;
+  $("legend-entries").replaceChildren(
+    legendEntry("28×28 input", [["#000", "paper"], ["#fff", "ink"]], "The crop the network read, as in MNIST."),
+    legendEntry("probabilities", [[page.getPropertyValue("--accent"), "the answer"],
+      [page.getPropertyValue("--accent-soft"), "the other digits"]], "A bar's height is the probability."),
+    legendEntry("hidden layers", [[heatScale, "silent → the layer's most active unit"]], "One cell per unit, its output after ReLU."),
+    legendEntry("what raised p", [[rgb(PUSHES.positive), "more ink here raises the probability"],
+      [rgb(PUSHES.negative), "more ink here lowers it"], [rgb(MAP_INK), "your ink"]],
+      "The gradient of the answer's probability with respect to each pixel, from the network's backward pass."),
+    legendEntry("why not", [[rgb(CHANGE.positive), "ink to add"], [rgb(CHANGE.negative), "ink to take away"],
+      [rgb(MAP_INK), "your ink"]], "A change of the input that makes the runner-up the answer."),
+    legendEntry("units", [[rgb(PUSHES.positive), "ink here excites the unit"],
+      [rgb(PUSHES.negative), "ink here inhibits it"]],
+      "The weights from each pixel into a first-layer unit; paler tiles are less active units; #unit · its output."),
+  );
+}
+
 sizePad();
+showLegend();
 showModel();
