@@ -151,7 +151,7 @@ def test_a_reader_killed_under_load_costs_at_most_its_one_request(server):
     assert len(server.reader_pids()) == 2
 
 
-def _sleeps(image, image_name, model, annotate):
+def _sleeps(image, image_name, model, annotate, explain):
     time.sleep(60)
 
 
