@@ -14,16 +14,16 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from digitnet.data import load_dataset, test_split
+    from digitnet.data import load_test_split
     from digitnet.evaluation import evaluate_model, format_evaluation
     from digitnet.modelfile import load_model
 
     model = load_model(args.model)
-    dataset = load_dataset(args.data_dir)
-    evaluation = evaluate_model(model, test_split(dataset))
+    test, source = load_test_split(args.data_dir)
+    evaluation = evaluate_model(model, test)
     if args.json:
-        print(json.dumps({"model": str(args.model or "shipped"), "data": dataset.source, **evaluation.to_dict()}))
+        print(json.dumps({"model": str(args.model or "shipped"), "data": source, **evaluation.to_dict()}))
     else:
-        print(f"test set: {len(dataset.test_labels)} images from {dataset.source}")
+        print(f"test set: {len(test)} images from {source}")
         print(format_evaluation(evaluation))
     return 0

@@ -4,7 +4,7 @@ import argparse
 
 from digitnet.cli.options import add_model_option, positive_int
 
-WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart", "orjson")
+EXTRA = "serve"  # beyond the core install: pip install 'digitnet[serve]'
 
 
 def port_number(text: str) -> int:
@@ -25,18 +25,7 @@ def add_parser(subparsers):
     return p
 
 
-def require_web_packages() -> None:
-    import importlib.util
-
-    from digitnet.errors import DigitnetError
-
-    missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
-    if missing:
-        raise DigitnetError(f"digitnet serve needs {', '.join(missing)}: pip install 'digitnet[serve]'")
-
-
 def run(args) -> int:
-    require_web_packages()
     from digitnet.modelfile import load_model
     from digitnet.serve.app import create_app
     from digitnet.serve.readers import ProcessReader, ThreadReader

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from digitnet.cli.options import add_data_option, non_negative_float, non_negative_int, positive_float, positive_int
 
+EXTRA = "train"  # beyond the core install: pip install 'digitnet[train]'
+
 
 def default_output_path() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
