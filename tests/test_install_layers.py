@@ -72,6 +72,7 @@ def test_evaluate_measures_the_shipped_model_on_the_shipped_test_set_without_any
     (["plot", "weights", "--out", "w.png"], "matplotlib", "train"),
     (["sweep", "lr", "--out", "sweep"], "joblib", "train"),
     (["serve", "--port", "0"], "fastapi", "serve"),
+    (["export", "best", "--onnx", "m.npz"], "onnx", "onnx"),
 ])
 def test_a_command_whose_extra_is_missing_names_the_install_in_one_line(tmp_path, command, blocked, extra):
     result = digitnet_without((blocked,), *command, tmp_path=tmp_path)

@@ -14,7 +14,7 @@ import sys
 from digitnet import __version__
 from digitnet.errors import DigitnetError
 
-SUBCOMMANDS = ("train", "evaluate", "info", "sweep", "plot", "predict", "serve")
+SUBCOMMANDS = ("train", "evaluate", "info", "sweep", "plot", "predict", "serve", "export")
 EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
