@@ -67,6 +67,16 @@ def test_labels_keep_their_values_and_the_hyper_parameters_stay_as_given(small_m
     assert sorted(clf.classes_) == sorted(names) and set(clf.predict(X_test)) <= set(names)
 
 
+@pytest.mark.parametrize("params", [{"epochs": 0}, {"hidden_layer_sizes": (0,)}, {"hidden_layer_sizes": (8.5,)},
+                                    {"learning_rate": -1.0}, {"batch_size": 0}, {"momentum": 1.5},
+                                    {"dtype": "float16"}, {"random_state": "seven"}])
+def test_invalid_hyper_parameters_are_refused_by_fit_not_by_init(params):
+    clf = DigitClassifier(**params)
+    assert clf.get_params()[next(iter(params))] == next(iter(params.values()))
+    with pytest.raises(ValueError):
+        clf.fit(np.eye(4), [0, 1, 0, 1])
+
+
 def test_in_a_pipeline_a_scaler_lets_it_learn_from_raw_pixel_values(small_mnist):
     X, y, X_test, y_test = small_mnist
     pipeline = make_pipeline(StandardScaler(), DigitClassifier((64,), learning_rate=0.01, epochs=10, random_state=0))

@@ -3,11 +3,11 @@
 It follows scikit-learn's conventions without importing scikit-learn: hyper-parameters are stored
 as given by ``__init__`` and checked only by ``fit``; what is learned lives in attributes with a
 trailing underscore (``classes_``, ``n_features_in_``, ``network_``, ``n_iter_``). Any number of
-features and classes works; labels may be any sortable values (ints, strings...).
+features and classes works; labels may be any sortable values (ints, strings...)::
 
-    >>> from digitnet import DigitClassifier
-    >>> clf = DigitClassifier(hidden_layer_sizes=(64,), epochs=10, random_state=0).fit(X, y)
-    >>> clf.predict(X[:5]), clf.predict_proba(X[:5]).shape   # (5,), (5, n_classes)
+    from digitnet import DigitClassifier
+    clf = DigitClassifier(hidden_layer_sizes=(64,), epochs=10, random_state=0).fit(X, y)
+    clf.predict(X[:5]), clf.predict_proba(X[:5])   # (5,) labels, (5, n_classes) probabilities
 """
 
 import inspect
