@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Stamps of what is installed: the demo needs digitnet and its own dependencies alone; the tests
-# also need the test and cluster extras.
+# Stamps of what is installed: the demo needs the core install alone (NumPy and Pillow); training,
+# the study and the tests need the test and cluster extras (which include [train]).
 DEMO := $(VENV)/.installed-demo
 TEST := $(VENV)/.installed-test
 
@@ -34,12 +34,12 @@ demo: $(DEMO)
 test: $(TEST)
 	$(BIN)/python -m pytest
 
-bench: $(DEMO)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+bench: $(TEST)
+	$(BIN)/python -m pip install --quiet -e '.[train,bench]'
 	$(BIN)/python benchmarks/bench_train.py
 
 # The shipped seed model: the original recipe (lr 0.1, batch 32, 200 epochs) on all 60,000 training images.
-seed-model: $(DEMO)
+seed-model: $(TEST)
 	$(BIN)/digitnet train --recipe seed --seed 0 --validation 0 --quiet --overwrite-shipped --out src/digitnet/models/seed.npz
 	mkdir -p runs && mv src/digitnet/models/seed.history.json runs/seed-seed0.history.json
 
@@ -47,7 +47,7 @@ seed-model: $(DEMO)
 # measured on the 2-core machine while shared). The sweeps leave their results (.json, .csv) beside them.
 FIGURES := docs/figures
 FIGURE_RUNS := runs/figures
-figures: $(DEMO)
+figures: $(TEST)
 	$(BIN)/digitnet sweep lr --seeds 3 --quiet --out $(FIGURES)
 	$(BIN)/digitnet sweep epochs --epochs 200 --seeds 2 --quiet --out $(FIGURES)
 	$(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
@@ -59,14 +59,14 @@ figures: $(DEMO)
 
 # The shipped default model: the best recipe (augmentation, Nesterov momentum, cosine schedule,
 # best validation epoch, temperature fitted on validation), seed 0.
-best-model: $(DEMO)
+best-model: $(TEST)
 	$(BIN)/digitnet train --recipe best --seed 0 --quiet --overwrite-shipped --out src/digitnet/models/best.npz
 	mkdir -p runs && mv src/digitnet/models/best.history.json runs/best-seed0.history.json
 	$(BIN)/digitnet plot history runs/best-seed0.history.json --out docs/figures/history-best.png
 
 # The README's recipe table: each recipe over three seeds (seed 0 of each is the shipped model), and
 # the seed recipe once more with 5,000 images held out to fit a temperature. About 25 minutes on 2 cores.
-recipe-table: $(DEMO)
+recipe-table: $(TEST)
 	for seed in 1 2; do \
 		$(BIN)/digitnet train --recipe seed --seed $$seed --validation 0 --quiet --out runs/seed-seed$$seed.npz; \
 		$(BIN)/digitnet train --recipe best --seed $$seed --quiet --out runs/best-seed$$seed.npz; \

@@ -263,10 +263,9 @@ def test_listening_on_a_busy_port_is_a_clear_error():
 
 
 def test_serve_without_the_web_packages_says_how_to_install_them(monkeypatch, capsys):
-    import importlib.util
-
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real_find_spec(name, *a))
+    # As if uvicorn were not installed: importing it fails, and so does (re)importing the module that needs it.
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.delitem(sys.modules, "digitnet.serve.server", raising=False)
     assert main(["serve", "--port", "0"]) == 2
     assert capsys.readouterr().err.strip() == "digitnet serve: error: uvicorn is not installed: pip install 'digitnet[serve]'"
 

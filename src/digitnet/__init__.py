@@ -4,6 +4,7 @@ The public API::
 
     from digitnet import load_model, load_dataset, Network, TrainingConfig, TrainingRun, train
     from digitnet import read_digits
+    from digitnet import DigitClassifier  # scikit-learn's estimator API over the same network
 """
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ _LAZY_EXPORTS = {
     "Network": "digitnet.nn.network",
     "TrainingConfig": "digitnet.training", "TrainingRun": "digitnet.training", "train": "digitnet.training",
     "read_digits": "digitnet.reading",
+    "DigitClassifier": "digitnet.classifier",
 }
 
 __all__ = ["DataError", "DigitnetError", "ImageError", "ModelFileError", "TrainingError", *_LAZY_EXPORTS]

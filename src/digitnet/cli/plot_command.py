@@ -12,6 +12,8 @@ from digitnet.cli.options import (FIGURE_FORMATS, add_data_option, add_figure_fo
                                   positive_int)
 from digitnet.errors import DigitnetError
 
+EXTRA = "train"  # beyond the core install: pip install 'digitnet[train]'
+
 
 def _history_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("history_run", type=Path, metavar="RUN",

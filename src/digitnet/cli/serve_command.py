@@ -5,7 +5,7 @@ import argparse
 from digitnet.cli.options import add_model_option, positive_float, positive_int
 from digitnet.serve.limits import READ_SECONDS
 
-WEB_PACKAGES = ("fastapi", "uvicorn", "python_multipart", "orjson")
+EXTRA = "serve"  # beyond the core install: pip install 'digitnet[serve]'
 
 
 def port_number(text: str) -> int:
@@ -33,19 +33,7 @@ def add_parser(subparsers):
     return p
 
 
-def require_web_packages() -> None:
-    import importlib.util
-
-    from digitnet.errors import DigitnetError
-
-    missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
-    if missing:
-        raise DigitnetError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
-                            "pip install 'digitnet[serve]'")
-
-
 def run(args) -> int:
-    require_web_packages()
     from digitnet.modelfile import load_model
     from digitnet.serve.app import create_app
     from digitnet.serve.readers import ProcessReader

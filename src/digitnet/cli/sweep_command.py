@@ -10,6 +10,7 @@ from pathlib import Path
 from digitnet.cli.options import (add_data_option, add_figure_format_option, non_negative_int, positive_float,
                                   positive_int)
 
+EXTRA = "train"  # beyond the core install: pip install 'digitnet[train]'
 SWEEPS = {"lr": "learning-rate-sweep", "epochs": "epoch-sweep"}  # subcommand -> file stem of its results
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from digitnet.cli.options import add_data_option, non_negative_float, non_negative_int, positive_float, positive_int
 
+EXTRA = "train"  # beyond the core install: pip install 'digitnet[train]'
 MAX_BLAS_THREADS = 256  # a checkpoint asking for more is damaged
 # Options a resumed run cannot honour: its checkpoint fixes them (argument name -> flag).
 FIXED_BY_CHECKPOINT = {"recipe": "--recipe", "learning_rate": "--learning-rate", "batch_size": "--batch-size",

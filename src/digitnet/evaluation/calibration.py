@@ -1,7 +1,6 @@
 """How far a model's confidence can be trusted: expected calibration error and temperature scaling."""
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from digitnet.evaluation.metrics import mean_cross_entropy
 from digitnet.modelfile import TEMPERATURE_RANGE
@@ -27,6 +26,8 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
     logits: (n, classes) float; labels: (n,) ints. T > 1 softens an over-confident model.
     """
+    from scipy.optimize import minimize_scalar  # only fitting needs SciPy (digitnet[train]); evaluating does not
+
     logits = logits.astype(np.float64)
     low, high = np.log(TEMPERATURE_RANGE)
     result = minimize_scalar(lambda log_t: mean_cross_entropy(logits / np.exp(log_t), labels),

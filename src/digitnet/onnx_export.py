@@ -1,0 +1,96 @@
+"""A model as an ONNX graph, so that any ONNX runtime reads digits without digitnet (``digitnet[onnx]``).
+
+The graph does all that digitnet does between a 28x28 crop and the probabilities:
+
+    pixels (n, 28, 28) uint8, ink high ──Cast, Reshape, Div 255──► (n, 784) float32 in [0, 1]
+      ──(MatMul, Add, activation) per hidden layer──► MatMul, Add ──► logits (n, classes)
+      ──Div temperature, Softmax──► probabilities (n, classes), rows sum to 1
+
+The input scaling is the one the model file states (``metadata["input"]``) and the temperature the one
+its calibration fitted; the activations are read from the metadata and mapped to ONNX operators.
+"""
+
+import json
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from digitnet.errors import ModelFileError
+from digitnet.modelfile import INPUT_SPEC, Model
+
+OPSET = 17  # ONNX operator set: every operator used here is unchanged since, and runtimes from 2022 on read it
+INPUT_NAME, OUTPUT_NAME, LOGITS_NAME = "pixels", "probabilities", "logits"
+PIXEL_SCALE = 255.0  # INPUT_SPEC's scaling: pixel / 255
+# digitnet's activation names -> (ONNX operator, its attributes)
+ONNX_ACTIVATIONS = {
+    "relu": ("Relu", {}),
+    "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
+    "tanh": ("Tanh", {}),
+    "sigmoid": ("Sigmoid", {}),
+}
+
+
+def hidden_activations(metadata: dict, hidden_layers: int) -> list[str]:
+    """The activation name of each hidden layer, from the model's metadata.
+
+    Accepts ``"activations": {"hidden": NAME or [NAME, ...], "output": "softmax"}`` and
+    ``"activation": NAME``; a file that names none is a ReLU network (the first digitnet models).
+    """
+    activations = metadata.get("activations")
+    hidden = activations.get("hidden") if isinstance(activations, dict) else metadata.get("activation", "relu")
+    if isinstance(activations, dict) and activations.get("output", "softmax") != "softmax":
+        raise ModelFileError(f"cannot export an output activation {activations['output']!r} (only softmax)")
+    names = [hidden] * hidden_layers if isinstance(hidden, str) else list(hidden or [])
+    if len(names) != hidden_layers or any(name not in ONNX_ACTIVATIONS for name in names):
+        raise ModelFileError(f"cannot export hidden activations {hidden!r} for {hidden_layers} hidden layers "
+                             f"(known: {', '.join(ONNX_ACTIVATIONS)})")
+    return names
+
+
+def to_onnx(model: Model) -> onnx.ModelProto:
+    """The ONNX graph of ``model``: input ``pixels`` (n, 28, 28) uint8, outputs ``probabilities`` and
+    ``logits`` (n, classes) float32."""
+    if model.metadata.get("input", INPUT_SPEC) != INPUT_SPEC:
+        raise ModelFileError(f"cannot export the input scaling {model.metadata['input']!r}; "
+                             f"this digitnet knows {INPUT_SPEC['scaling']!r}")
+    network = model.network
+    sizes = network.layer_sizes
+    height, width = INPUT_SPEC["shape"]
+    if sizes[0] != height * width:
+        raise ModelFileError(f"a network with {sizes[0]} inputs does not read {height}x{width} images")
+    constants = {"flat_shape": np.array([-1, sizes[0]], np.int64), "pixel_scale": np.float32(PIXEL_SCALE),
+                 "temperature": np.float32(model.temperature)}
+    nodes = [helper.make_node("Cast", [INPUT_NAME], ["pixel_values"], to=TensorProto.FLOAT),
+             helper.make_node("Reshape", ["pixel_values", "flat_shape"], ["flat"]),
+             helper.make_node("Div", ["flat", "pixel_scale"], ["scaled_pixels"])]
+    activations = hidden_activations(model.metadata, len(sizes) - 2)
+    layer_input = "scaled_pixels"
+    for i, (w, b) in enumerate(zip(network.weights, network.biases)):
+        constants[f"W{i}"], constants[f"b{i}"] = w.astype(np.float32), b.astype(np.float32)
+        last = i == len(activations)
+        dense = LOGITS_NAME if last else f"dense{i}"
+        nodes += [helper.make_node("MatMul", [layer_input, f"W{i}"], [f"product{i}"]),
+                  helper.make_node("Add", [f"product{i}", f"b{i}"], [dense])]
+        if not last:
+            operator, attributes = ONNX_ACTIVATIONS[activations[i]]
+            layer_input = f"hidden{i}"
+            nodes.append(helper.make_node(operator, [dense], [layer_input], **attributes))
+    nodes += [helper.make_node("Div", [LOGITS_NAME, "temperature"], ["scaled_logits"]),
+              helper.make_node("Softmax", ["scaled_logits"], [OUTPUT_NAME], axis=-1)]
+    graph = helper.make_graph(
+        nodes, "digitnet",
+        inputs=[helper.make_tensor_value_info(INPUT_NAME, TensorProto.UINT8, ["n", height, width])],
+        outputs=[helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", sizes[-1]])
+                 for name in (OUTPUT_NAME, LOGITS_NAME)],
+        initializer=[numpy_helper.from_array(np.asarray(value), name) for name, value in constants.items()],
+        doc_string=f"pixels: (n, {height}, {width}) uint8, {INPUT_SPEC['scaling']}; probabilities: softmax of "
+                   f"logits / temperature {model.temperature:g}",
+    )
+    exported = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="digitnet")
+    exported.ir_version = 8  # the IR of opset 17: readable by runtimes that predate this onnx package
+    helper.set_model_props(exported, {"digitnet_metadata": json.dumps(
+        {k: model.metadata[k] for k in ("layer_sizes", "activations", "calibration", "digitnet_version")
+         if k in model.metadata})})
+    onnx.checker.check_model(exported, full_check=True)
+    return exported
