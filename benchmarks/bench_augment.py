@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from digitnet.data import Split, load_dataset, split_train_validation
 from digitnet.training import TrainingConfig, TrainingRun, train
-from digitnet.training.augmentation import Augmentation, EpochDistortions
+from digitnet.training.augmentation import WARP_BANK_EPOCHS, Augmentation, EpochDistortions
 from digitnet.training.recipes import BEST
 
 IMAGES, EPOCHS = 20_000, 5
@@ -41,13 +41,13 @@ def main() -> None:
     prepared = time.perf_counter() - started
     distortions.epoch(0)
     started = time.perf_counter()
-    distortions.epoch(1)  # the same bank as epoch 0: the cost of an epoch between two banks
+    distortions.epoch(1)  # the same bank as epoch 0: the cost of distorting an epoch alone
     distort = time.perf_counter() - started
     started = time.perf_counter()
-    distortions.bank(2)
+    distortions.bank(WARP_BANK_EPOCHS)  # the first epoch of the next bank
     bank = time.perf_counter() - started
     print(f"preparing the distortions once: {prepared / plain_s:.2f} plain epochs; distorting an epoch "
-          f"{distort / plain_s:.2f}, drawing a new bank of warps (every 4th epoch) {bank / plain_s:.2f}")
+          f"{distort / plain_s:.2f}, drawing a new bank of warps (every {WARP_BANK_EPOCHS} epochs) {bank / plain_s:.2f}")
 
 
 if __name__ == "__main__":

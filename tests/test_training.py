@@ -1,5 +1,6 @@
 """The fit loop: it learns, it stops cleanly on divergence, and a resumed run equals an uninterrupted one."""
 
+import json
 import math
 
 import numpy as np
@@ -7,9 +8,10 @@ import pytest
 
 from digitnet.data import Split
 from digitnet.errors import TrainingError
-from digitnet.training import (Reporter, StopRequest, TrainingConfig, TrainingRun, load_checkpoint, save_checkpoint,
-                               train)
+from digitnet.training import (Reporter, StopRequest, TrainingConfig, TrainingData, TrainingRun, history_path,
+                               load_checkpoint, save_checkpoint, save_trained_model, train, train_model)
 from digitnet.training.augmentation import Augmentation
+from digitnet.training.recipes import Recipe
 
 SMALL = dict(layer_sizes=(784, 32, 16, 10), batch_size=32, learning_rate=0.1)
 
@@ -166,3 +168,21 @@ def test_eleven_classes_and_other_input_widths_train_as_the_data_says():
     assert run.history[-1].train_loss < 0.5 * run.history[0].train_loss
     with pytest.raises(TrainingError, match="labels up to 10, but the network takes 20 inputs into 10 classes"):
         train(TrainingRun.start(TrainingConfig(layer_sizes=(20, 16, 10), epochs=1, batch_size=10)), Split(images, labels))
+
+
+def test_one_library_call_makes_a_complete_model_for_any_number_of_classes(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.random((400, 20)).astype(np.float32)
+    labels = images[:, :11].argmax(axis=1).astype(np.int64)  # 11 classes from 20 inputs
+    data = TrainingData(Split(images[:300], labels[:300]), Split(images[300:350], labels[300:350]),
+                        Split(images[350:], labels[350:]), {"source": "toy"})
+    config = TrainingConfig(layer_sizes=(20, 16, 11), epochs=20, batch_size=10, learning_rate=0.5, keep_best=True)
+    run, model = train_model(Recipe("toy", config, validation_size=50, calibrate=True), data)
+    assert model.network is run.network and model.network.layer_sizes == (20, 16, 11)
+    assert model.metadata["data"] == {"source": "toy", "train_images": 300}
+    assert model.metadata["epochs_run"] == 20 and 1 <= model.metadata["best_epoch"] <= 20
+    assert 3 / 11 < model.metadata["metrics"]["test_accuracy"] <= 1  # well above chance (1 in 11)
+    assert 0 < model.metadata["calibration"]["temperature"] < 20
+    history_file = save_trained_model(tmp_path / "toy.npz", model, run)
+    assert history_file == history_path(tmp_path / "toy.npz") and (tmp_path / "toy.npz").is_file()
+    assert [row["epoch"] for row in json.loads(history_file.read_text())["history"]] == list(range(1, 21))

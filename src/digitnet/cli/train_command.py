@@ -129,8 +129,9 @@ def run(args) -> int:
         history_file = save_trained_model(out, model, training_run)
         if args.resume and args.resume.absolute() != checkpoint_path(out):
             args.resume.unlink(missing_ok=True)  # the finished model supersedes it
-    print(f"test accuracy {model.metadata['metrics']['test_accuracy']:.4f}; model saved to {out}; "
-          f"history in {history_file}")
+    test_accuracy = model.metadata["metrics"]["test_accuracy"]
+    measured = "no test images" if test_accuracy is None else f"test accuracy {test_accuracy:.4f}"
+    print(f"{measured}; model saved to {out}; history in {history_file}")
     return 0
 
 
