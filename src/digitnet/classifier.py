@@ -120,7 +120,8 @@ class DigitClassifier:
 
     def _train(self, X: np.ndarray, labels: np.ndarray, until_epoch: int) -> "DigitClassifier":
         run = self.training_run_
-        run.config = replace(run.config, epochs=until_epoch)
+        # As MLPClassifier does, a batch is never larger than the data at hand (partial_fit may get a few rows).
+        run.config = replace(run.config, epochs=until_epoch, batch_size=min(self.batch_size, len(X)))
         train(run, Split(X.astype(run.config.dtype, copy=False), labels))
         self.network_ = run.network
         self.n_iter_ = run.position.epoch

@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from digitnet.errors import ModelFileError
 from digitnet.modelfile import INPUT_SPEC, Model
+from digitnet.nn.activations import LEAK
 
 OPSET = 17  # ONNX operator set: every operator used here is unchanged since, and runtimes from 2022 on read it
 INPUT_NAME, OUTPUT_NAME, LOGITS_NAME = "pixels", "probabilities", "logits"
@@ -25,7 +26,7 @@ PIXEL_SCALE = 255.0  # INPUT_SPEC's scaling: pixel / 255
 # digitnet's activation names -> (ONNX operator, its attributes)
 ONNX_ACTIVATIONS = {
     "relu": ("Relu", {}),
-    "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
+    "leaky_relu": ("LeakyRelu", {"alpha": LEAK}),
     "tanh": ("Tanh", {}),
     "sigmoid": ("Sigmoid", {}),
 }
