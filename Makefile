@@ -37,9 +37,9 @@ figures: $(BIN)/digitnet
 	$(BIN)/digitnet sweep epochs --epochs 200 --seeds 2 --quiet --out $(FIGURES)
 	$(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
 	$(BIN)/digitnet plot history $(FIGURE_RUNS)/twenty-epochs.npz --out $(FIGURES)/history-20-epochs.png
-	$(BIN)/digitnet plot confusion --out $(FIGURES)/confusion.png
-	$(BIN)/digitnet plot errors --out $(FIGURES)/errors.png
-	$(BIN)/digitnet plot weights --out $(FIGURES)/weights.png
+	$(BIN)/digitnet plot confusion --model best --out $(FIGURES)/confusion.png
+	$(BIN)/digitnet plot errors --model best --out $(FIGURES)/errors.png
+	$(BIN)/digitnet plot weights --model best --out $(FIGURES)/weights.png
 	$(BIN)/digitnet plot augment --out $(FIGURES)/augment.png
 
 # The shipped default model: the best recipe (augmentation, Nesterov momentum, cosine schedule,

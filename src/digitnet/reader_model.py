@@ -104,7 +104,12 @@ def make_reader_model(dataset: Dataset, out: str | Path, recipe: ReaderRecipe = 
     workers = workers or available_cores()
     started = time.perf_counter()
     data = reader_data(dataset, recipe, workers, limit)
-    data_seconds = time.perf_counter() - started
+    return train_reader_model(data, dataset, out, recipe, time.perf_counter() - started, reporter)
+
+
+def train_reader_model(data: ReaderData, dataset: Dataset, out: str | Path, recipe: ReaderRecipe,
+                       data_seconds: float, reporter=None) -> Model:
+    """Train on data already made by ``reader_data`` and save the model with its metadata."""
     run = train(TrainingRun.start(recipe.config), data.train, data.validation, data.test, reporter=reporter)
     model = Model(run.network, {
         "recipe": recipe.to_dict(),

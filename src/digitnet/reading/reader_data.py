@@ -260,6 +260,8 @@ def slid_together(left: np.ndarray, right: np.ndarray, overlap: np.ndarray, dy: 
     """Each right digit slid towards its left one until their strokes join, then ``overlap`` pixels
     further: left, right (n, 28, 28); overlap (n,) int >= 0; dy (n,) int rows the right one is
     moved down. -> n canvases (28, w)."""
+    if len(left) == 0:
+        return []
     right = np.stack([np.roll(r, d, axis=0) if d else r for r, d in zip(right, dy)])
     _, left_right_edge = row_ink_columns(left)
     right_left_edge, _ = row_ink_columns(right)
