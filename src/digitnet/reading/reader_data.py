@@ -240,6 +240,7 @@ def restyled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -
 # ---------------------------------------------------------------------------------------------------
 
 def heights(digits: np.ndarray) -> np.ndarray:
+    """The height of each digit's ink in pixels: (n, h, w) -> (n,) int."""
     top, bottom, _, _ = ink_extent(digits)
     return bottom - top + 1
 
@@ -337,6 +338,7 @@ def fragments(digits: np.ndarray, rng: np.random.Generator, n: int) -> list[np.n
 # ---------------------------------------------------------------------------------------------------
 
 def _normalised_chunk(crops: list[np.ndarray], deslant: bool) -> np.ndarray:
+    """``normalised`` for one chunk, in one process (a crop without ink stays all zero)."""
     out = np.zeros((len(crops), SIDE * SIDE), np.float32)
     for i, crop in enumerate(crops):
         crop = tight_crop(crop)
