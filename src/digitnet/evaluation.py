@@ -27,7 +27,7 @@ class Evaluation:
 
 
 def evaluate_model(model: Model, split: Split) -> Evaluation:
-    logits = model.network.logits(split.images)
+    logits = model.digit_logits(split.images)
     predictions = logits.argmax(axis=1)
     confusion = confusion_matrix(split.labels, predictions)
     calibration = {"temperature": model.temperature, **calibration_errors(logits, split.labels, model.temperature)}
