@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench figures seed-model best-model recipe-table serve-figure bench-serve clean
+.PHONY: demo test bench figures seed-model best-model reader-model recipe-table serve-figure bench-serve clean
 
 $(BIN)/digitnet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,9 @@ figures: $(BIN)/digitnet
 	$(BIN)/digitnet sweep epochs --epochs 200 --seeds 2 --quiet --out $(FIGURES)
 	$(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
 	$(BIN)/digitnet plot history $(FIGURE_RUNS)/twenty-epochs.npz --out $(FIGURES)/history-20-epochs.png
-	$(BIN)/digitnet plot confusion --out $(FIGURES)/confusion.png
-	$(BIN)/digitnet plot errors --out $(FIGURES)/errors.png
-	$(BIN)/digitnet plot weights --out $(FIGURES)/weights.png
+	$(BIN)/digitnet plot confusion --model best --out $(FIGURES)/confusion.png
+	$(BIN)/digitnet plot errors --model best --out $(FIGURES)/errors.png
+	$(BIN)/digitnet plot weights --model best --out $(FIGURES)/weights.png
 	$(BIN)/digitnet plot augment --out $(FIGURES)/augment.png
 
 # The shipped default model: the best recipe (augmentation, Nesterov momentum, cosine schedule,
@@ -48,6 +48,11 @@ best-model: $(BIN)/digitnet
 	$(BIN)/digitnet train --recipe best --seed 0 --quiet --out src/digitnet/models/best.npz
 	mkdir -p runs && mv src/digitnet/models/best.history.json runs/best-seed0.history.json
 	$(BIN)/digitnet plot history runs/best-seed0.history.json --out docs/figures/history-best.png
+
+# The shipped reader model (the default for reading): 10 digits + "not a digit", trained on MNIST
+# training digits normalised and deslanted like the reader's crops, restyled copies and negatives.
+reader-model: $(BIN)/digitnet
+	$(BIN)/python scripts/train_reader.py --quiet --out src/digitnet/models/reader.npz
 
 # The README's recipe table: each recipe over three seeds (seed 0 of each is the shipped model), and
 # the seed recipe once more with 5,000 images held out to fit a temperature. About 25 minutes on 2 cores.

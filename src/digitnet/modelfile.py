@@ -30,7 +30,7 @@ NOT_A_DIGIT = "not a digit"  # ...and a reader model has an 11th output, index D
 CLASSES_BY_OUTPUTS = {DIGITS: [str(d) for d in range(DIGITS)],
                       DIGITS + 1: [str(d) for d in range(DIGITS)] + [NOT_A_DIGIT]}
 ZIP_SIGNATURE = b"PK\x03\x04"  # how every .npz archive starts
-SHIPPED_MODELS = ("best", "seed")
+SHIPPED_MODELS = ("reader", "best", "seed")
 DEFAULT_MODEL = "best"
 STATE_PREFIX = "state_"
 INPUT_SPEC = {
@@ -79,7 +79,8 @@ class Model:
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
-    """Path of a model that ships inside the package (``best``: the default; ``seed``: the original recipe)."""
+    """Path of a model that ships inside the package (``best``: the default, the best 10-digit recipe;
+    ``reader``: 10 digits + "not a digit" on deslanted crops; ``seed``: the original recipe)."""
     if name not in SHIPPED_MODELS:
         raise ModelFileError(f"no shipped model named {name!r}; shipped: {', '.join(SHIPPED_MODELS)}")
     return Path(str(resources.files("digitnet").joinpath("models", f"{name}.npz")))
@@ -87,7 +88,7 @@ def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
 
 def resolve_model_path(path: str | os.PathLike | None = None) -> Path:
     """The file a ``--model`` value means: None -> the default shipped model; a shipped model's
-    name (``best``, ``seed``) -> that model, unless a file of that name exists; else the path."""
+    name (``reader``, ``best``, ``seed``) -> that model, unless a file of that name exists; else the path."""
     if path is None or (str(path) in SHIPPED_MODELS and not Path(path).exists()):
         return shipped_model_path(DEFAULT_MODEL if path is None else str(path))
     return Path(path)
@@ -133,7 +134,7 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
 def load_model(path: str | os.PathLike | None = None) -> Model:
     """Read and validate a model file (default: the shipped default model).
 
-    ``path`` may also be the name of a shipped model (``best``, ``seed``) when no such file exists.
+    ``path`` may also be the name of a shipped model (``reader``, ``best``, ``seed``) when no such file exists.
 
     Raises ModelFileError for a missing, truncated, non-npz, pickle-bearing, wrong-version or
     inconsistent file; nothing in the file is ever unpickled.
