@@ -3,10 +3,12 @@ reads single MNIST test digits at any size; and how it is made (digitnet.reader_
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from digitnet.data import Split
 from digitnet.modelfile import load_model
 from digitnet.reader_model import ReaderRecipe, digit_scores, make_reader_model, mnist_as_reader_input
+from digitnet.reading import read_digits
 from digitnet.reading import reader_data as rd
 from digitnet.training import TrainingConfig
 
@@ -41,6 +43,15 @@ def test_half_mnist_test_digits_are_mostly_not_a_digit(reader, mnist):
     digits = mnist.test_images[:2000].astype(np.float32) / 255
     halves = rd.halves(digits, mnist.test_labels[:2000], np.random.default_rng(12), 400)
     assert (reader_answers(reader, halves) == rd.NOT_A_DIGIT).mean() >= 0.5
+
+
+@pytest.mark.parametrize("side", [100, 200, 400])
+def test_single_mnist_test_digits_drawn_dark_on_white_read_right_at_any_size(reader, mnist, side):
+    right = 0
+    for image, label in zip(mnist.test_images[:100], mnist.test_labels[:100]):
+        page = Image.fromarray(255 - image).resize((side, side), Image.BICUBIC)
+        right += read_digits(page, reader).text == str(label)
+    assert right >= 95
 
 
 def test_making_a_reader_model_writes_a_complete_file(mnist, tmp_path):
