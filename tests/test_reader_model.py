@@ -3,7 +3,7 @@ reads single MNIST test digits at any size; and how it is made (digitnet.reader_
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from digitnet.data import Split
 from digitnet.modelfile import load_model
@@ -52,6 +52,17 @@ def test_single_mnist_test_digits_drawn_dark_on_white_read_right_at_any_size(rea
         page = Image.fromarray(255 - image).resize((side, side), Image.BICUBIC)
         right += read_digits(page, reader).text == str(label)
     assert right >= 95
+
+
+@pytest.mark.parametrize("side", [72, 144, 288])
+def test_a_thick_solid_one_and_a_thick_closed_four_read_right(reader, side):
+    one = Image.new("L", (side, side), 255)
+    four = Image.new("L", (side, side), 255)
+    s = side / 144
+    ImageDraw.Draw(one).rectangle((60 * s, 20 * s, 84 * s, 124 * s), fill=0)  # a sixth of the image wide
+    for line in ((90, 18, 30, 90), (30, 90, 115, 90), (90, 18, 90, 128)):
+        ImageDraw.Draw(four).line(tuple(v * s for v in line), fill=0, width=round(18 * s))
+    assert read_digits(one, reader).text == "1" and read_digits(four, reader).text == "4"
 
 
 def test_making_a_reader_model_writes_a_complete_file(mnist, tmp_path):
