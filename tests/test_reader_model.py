@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitnet.data import Split
-from digitnet.modelfile import load_model
+from digitnet.modelfile import DEFAULT_MODEL, load_model, resolve_model_path, shipped_model_path
 from digitnet.reader_model import ReaderRecipe, digit_scores, make_reader_model, mnist_as_reader_input
 from digitnet.reading import read_digits
 from digitnet.reading import reader_data as rd
@@ -16,6 +16,12 @@ from digitnet.training import TrainingConfig
 @pytest.fixture(scope="module")
 def reader():
     return load_model("reader")
+
+
+def test_the_default_model_is_the_reader():
+    assert DEFAULT_MODEL == "reader"
+    assert resolve_model_path(None) == shipped_model_path("reader")
+    assert load_model().metadata["recipe"]["name"] == "reader"
 
 
 def test_the_reader_says_not_a_digit_and_deslants(reader):
