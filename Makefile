@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO := $(VENV)/.installed-demo
 TEST := $(VENV)/.installed-test
 
-.PHONY: demo test bench figures seed-model best-model recipe-table serve-figure bench-serve lock clean
+.PHONY: demo test bench figures seed-model best-model reader-model recipe-table serve-figure bench-serve lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +52,9 @@ figures: $(TEST)
 	$(BIN)/digitnet sweep epochs --epochs 200 --seeds 2 --quiet --out $(FIGURES)
 	$(BIN)/digitnet train --epochs 20 --quiet --out $(FIGURE_RUNS)/twenty-epochs.npz
 	$(BIN)/digitnet plot history $(FIGURE_RUNS)/twenty-epochs.npz --out $(FIGURES)/history-20-epochs.png
-	$(BIN)/digitnet plot confusion --out $(FIGURES)/confusion.png
-	$(BIN)/digitnet plot errors --out $(FIGURES)/errors.png
-	$(BIN)/digitnet plot weights --out $(FIGURES)/weights.png
+	$(BIN)/digitnet plot confusion --model best --out $(FIGURES)/confusion.png
+	$(BIN)/digitnet plot errors --model best --out $(FIGURES)/errors.png
+	$(BIN)/digitnet plot weights --model best --out $(FIGURES)/weights.png
 	$(BIN)/digitnet plot augment --out $(FIGURES)/augment.png
 
 # The shipped default model: the best recipe (augmentation, Nesterov momentum, cosine schedule,
@@ -63,6 +63,11 @@ best-model: $(TEST)
 	$(BIN)/digitnet train --recipe best --seed 0 --quiet --overwrite-shipped --out src/digitnet/models/best.npz
 	mkdir -p runs && mv src/digitnet/models/best.history.json runs/best-seed0.history.json
 	$(BIN)/digitnet plot history runs/best-seed0.history.json --out docs/figures/history-best.png
+
+# The shipped reader model (the default for reading): 10 digits + "not a digit", trained on MNIST
+# training digits normalised and deslanted like the reader's crops, restyled copies and negatives.
+reader-model: $(BIN)/digitnet
+	$(BIN)/python scripts/train_reader.py --quiet --out src/digitnet/models/reader.npz
 
 # The README's recipe table: each recipe over three seeds (seed 0 of each is the shipped model), and
 # the seed recipe once more with 5,000 images held out to fit a temperature. About 25 minutes on 2 cores.

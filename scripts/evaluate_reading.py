@@ -1,60 +1,124 @@
-"""Reading accuracy on held-aside synthetic pages, per condition.
+"""Reading accuracy and speed on held-aside synthetic pages, per condition, for this reader or another.
 
     python scripts/evaluate_reading.py [--pages 20] [--seed 20261122] [--model PATH] [--json]
+                                       [--reader-src DIR] [--save FILE.json] [--compare FILE.json]
 
-Pages are made by ``digitnet.reading.synthetic`` from MNIST *test* digits and handwriting fonts with
-a seed that the tests and the tuning never use. Exact-string accuracy: the whole text is right.
-Per-digit accuracy: the fraction of written digits found (box IoU >= 0.5) and read correctly.
+Pages are made by ``digitnet.reading.synthetic`` (of this checkout) from MNIST *test* digits,
+handwriting fonts and drawn strokes, with a seed that the tests and the tuning never use, and saved
+as PNG files. A reader process then reads them: by default this checkout's ``digitnet``; with
+``--reader-src DIR`` the ``digitnet`` package found in DIR (e.g. ``src/`` of a ``git worktree`` of
+an older commit), so that the previous reader is measured on the very same pages. Exact string:
+the whole text is right. Per digit: the fraction of written digits found (box IoU >= 0.5) and read
+correctly. Seconds: ``read_digits`` per page, in the reader process. The "all" row is given both as
+the mean over conditions and over pages (every page counts once). ``--save`` writes the table as
+JSON; ``--compare`` prints a saved table's figures beside this run's.
 """
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
+import digitnet
 from digitnet.data import load_dataset
-from digitnet.modelfile import load_model
-from digitnet.reading import read_digits
 from digitnet.reading.synthetic import CONDITIONS, box_iou, make_page
 
 HELD_ASIDE_SEED = 20261122
+READER = """
+import json, sys, time
+from digitnet.modelfile import load_model
+from digitnet.reading import read_digits
+model = load_model(sys.argv[1] or None)
+for path in sys.argv[2:]:
+    start = time.perf_counter()
+    reading = read_digits(path, model)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"text": reading.text, "seconds": seconds,
+                      "digits": [[d.digit, list(d.box)] for d in reading.digits]}), flush=True)
+"""
 
 
-def evaluate(model, pages: int, seed: int) -> dict:
+def measure(pages: int, seed: int, model: str | None, reader_src: str | None) -> dict:
+    """{condition: {"pages", "exact_string", "per_digit", "seconds_per_page", "_counts"}} for every condition."""
     dataset = load_dataset()
-    results = {}
-    for number, condition in enumerate(CONDITIONS):
-        rng = np.random.default_rng([seed, number])
-        exact = digits = right = 0
-        for _ in range(pages):
-            page = make_page(condition, rng, dataset.test_images, dataset.test_labels)
-            reading = read_digits(page.image, model)
-            exact += reading.text == page.text
-            truth = page.text.replace("\n", "")
-            for label, box in zip(truth, page.boxes):
-                digits += 1
-                right += any(box_iou(box, d.box) >= 0.5 and str(d.digit) == label for d in reading.digits)
-        results[condition] = {"pages": pages, "exact_string": exact / pages, "per_digit": right / digits}
-    return results
+    raw = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for number, condition in enumerate(CONDITIONS):
+            rng = np.random.default_rng([seed, number])
+            written = [make_page(condition, rng, dataset.test_images, dataset.test_labels) for _ in range(pages)]
+            paths = [str(Path(folder) / f"{condition}-{i}.png") for i in range(pages)]
+            for page, path in zip(written, paths):
+                page.image.save(path)
+            raw[condition] = score(written, read_pages(paths, model, reader_src))
+    return raw
+
+
+def read_pages(paths: list[str], model: str | None, reader_src: str | None) -> list[dict]:
+    """Each page's reading ({"text", "seconds", "digits": [[digit, box], ...]}) by a reader process."""
+    source = reader_src or str(Path(digitnet.__file__).parents[1])
+    env = dict(os.environ, PYTHONPATH=source)
+    out = subprocess.run([sys.executable, "-c", READER, model or "", *paths], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def score(pages, readings) -> dict:
+    """One condition's figures from its pages and their readings (``_counts``: exact, right, digits)."""
+    exact = digits = right = 0
+    for page, reading in zip(pages, readings):
+        exact += reading["text"] == page.text
+        for label, box in zip(page.text.replace("\n", ""), page.boxes):
+            digits += 1
+            right += any(box_iou(box, found) >= 0.5 and str(digit) == label for digit, found in reading["digits"])
+    return {"pages": len(pages), "exact_string": exact / len(pages), "per_digit": right / digits,
+            "seconds_per_page": float(np.mean([r["seconds"] for r in readings])), "_counts": [exact, right, digits]}
+
+
+def with_totals(results: dict) -> dict:
+    """Add the two "all" rows: the mean over conditions, and over pages (and over digits)."""
+    rows = dict(results)
+    counts = np.array([r.pop("_counts") for r in rows.values()])
+    pages = sum(r["pages"] for r in rows.values())
+    rows["all (mean over conditions)"] = {"pages": pages, **{
+        key: float(np.mean([r[key] for r in results.values()])) for key in ("exact_string", "per_digit", "seconds_per_page")}}
+    rows["all (over pages)"] = {"pages": pages, "exact_string": counts[:, 0].sum() / pages,
+                                "per_digit": counts[:, 1].sum() / counts[:, 2].sum(),
+                                "seconds_per_page": float(np.sum([r["seconds_per_page"] * r["pages"]
+                                                                  for r in results.values()]) / pages)}
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--seed", type=int, default=HELD_ASIDE_SEED)
-    parser.add_argument("--model", help="model file (default: the shipped model)")
+    parser.add_argument("--model", help="model file or shipped model name (default: the reader's default model)")
+    parser.add_argument("--reader-src", help="folder holding the digitnet package to measure (default: this one)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--save", help="write the table to this JSON file")
+    parser.add_argument("--compare", help="a table saved by --save, printed beside this run's")
     args = parser.parse_args()
-    results = evaluate(load_model(args.model), args.pages, args.seed)
+    results = with_totals(measure(args.pages, args.seed, args.model, args.reader_src))
+    if args.save:
+        Path(args.save).write_text(json.dumps(results, indent=1) + "\n")
     if args.json:
         print(json.dumps(results))
         return
-    print(f"{'condition':<22}{'pages':>6}{'exact string':>14}{'per digit':>11}")
+    before = json.loads(Path(args.compare).read_text()) if args.compare else {}
+    print(f"{'condition':<28}{'pages':>6}{'exact string':>14}{'per digit':>11}{'s/page':>8}"
+          + (f"{'before: exact':>15}{'per digit':>11}{'s/page':>8}" if before else ""))
     for condition, r in results.items():
-        print(f"{condition:<22}{r['pages']:>6}{r['exact_string']:>14.2f}{r['per_digit']:>11.3f}")
-    print(f"{'all':<22}{sum(r['pages'] for r in results.values()):>6}"
-          f"{np.mean([r['exact_string'] for r in results.values()]):>14.2f}"
-          f"{np.mean([r['per_digit'] for r in results.values()]):>11.3f}")
+        line = (f"{condition:<28}{r['pages']:>6}{r['exact_string']:>14.2f}{r['per_digit']:>11.3f}"
+                f"{r['seconds_per_page']:>8.3f}")
+        if condition in before:
+            b = before[condition]
+            line += f"{b['exact_string']:>15.2f}{b['per_digit']:>11.3f}{b['seconds_per_page']:>8.3f}"
+        print(line)
 
 
 if __name__ == "__main__":

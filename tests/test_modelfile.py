@@ -123,3 +123,35 @@ def test_saving_describes_the_network_saved_not_stale_metadata(tmp_path, rng):
     model = Model(Network.initialised((784, 8, 10), rng), {"layer_sizes": [784, 128, 64, 10], "dtype": "float64"})
     loaded = load_model(save_model(tmp_path / "m.npz", model))
     assert loaded.metadata["layer_sizes"] == [784, 8, 10] and loaded.metadata["dtype"] == "float32"
+
+
+def test_an_eleven_output_model_round_trips_with_its_class_names_and_input_preparation(tmp_path, rng):
+    model = Model(Network.initialised((784, 16, 11), rng), {"input_preparation": {"deslant": True}})
+    loaded = load_model(save_model(tmp_path / "reader.npz", model))
+    x = rng.random((20, 784), dtype=np.float32)
+    assert loaded.classes[:10] == [str(d) for d in range(10)] and loaded.classes[10] == "not a digit"
+    assert loaded.metadata["classes"] == loaded.classes
+    assert loaded.predict_proba(x).shape == (20, 11)
+    assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    assert np.array_equal(loaded.digit_logits(x), model.network.logits(x)[:, :10])
+    assert loaded.deslants_input
+
+
+def test_models_that_say_nothing_about_their_input_are_not_deslanted(saved):
+    assert not load_model(saved[0]).deslants_input
+    assert load_model(saved[0]).classes == [str(d) for d in range(10)]
+
+
+@pytest.mark.parametrize("change,message", [
+    (set_metadata("classes", ["a"] * 10), "classes"),
+    (set_metadata("input_preparation", {"deslant": "yes"}), "deslant"),
+])
+def test_bad_class_names_or_input_preparation_are_refused(saved, tmp_path, change, message):
+    with pytest.raises(ModelFileError, match=message):
+        load_model(rewrite(saved[0], tmp_path, change))
+
+
+def test_a_network_with_twelve_outputs_is_refused(tmp_path, rng):
+    path = save_model(tmp_path / "m.npz", Model(Network.initialised((784, 8, 12), rng)))
+    with pytest.raises(ModelFileError, match="does not read 28x28 digits"):
+        load_model(path)

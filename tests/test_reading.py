@@ -20,6 +20,7 @@ from digitnet.reading.synthetic import CONDITIONS, available_fonts, box_iou, mak
 
 TEST_SEED = 4  # the held-aside evaluation (scripts/evaluate_reading.py) uses another seed
 PAGES_PER_CONDITION = 3
+HARD = {"broken", "touching", "touching_pair", "touching_string"}  # judged by accuracy alone
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_each_condition_is_read_with_right_count_order_boxes_and_mostly_right_di
         reading = read_digits(page.image, model)
         assert reading.size == page.image.size
         truth = page.text.replace("\n", "")
-        if condition not in ("broken", "touching"):  # the hard cases: judged by accuracy alone
+        if condition not in HARD and not condition.startswith("style_"):
             assert len(reading.digits) == len(truth)
             assert reading.text.count("\n") == page.text.count("\n")
             for d, box in zip(reading.digits, page.boxes):
@@ -50,7 +51,7 @@ def test_each_condition_is_read_with_right_count_order_boxes_and_mostly_right_di
         for label, box in zip(truth, page.boxes):
             total += 1
             right += any(box_iou(box, d.box) >= 0.5 and str(d.digit) == label for d in reading.digits)
-    assert right / total >= (0.4 if condition in ("broken", "touching") else 0.7)
+    assert right / total >= (0.4 if condition in HARD else 0.7)
 
 
 def test_blank_page_reports_no_digits(model):
@@ -135,13 +136,14 @@ def test_network_inputs_look_like_mnist(condition, model, mnist):
 def test_json_object_has_exactly_the_documented_schema(model, mnist):
     page = pages("rows", mnist, 1)[0]
     record = json.loads(json.dumps(read_digits(page.image, model).to_dict("page.png")))
-    assert set(record) == {"image", "text", "digits"} and record["image"] == "page.png"
+    assert set(record) == {"image", "text", "confidence", "digits"} and record["image"] == "page.png"
     for d in record["digits"]:
         assert set(d) == {"digit", "confidence", "box", "probabilities"}
         assert isinstance(d["digit"], int) and 0 <= d["digit"] <= 9
         assert len(d["box"]) == 4 and all(isinstance(v, int) for v in d["box"])
-        assert len(d["probabilities"]) == 10 and sum(d["probabilities"]) == pytest.approx(1, abs=1e-4)
-        assert d["confidence"] == pytest.approx(max(d["probabilities"]), abs=1e-6)
+        assert len(d["probabilities"]) == len(model.classes) and sum(d["probabilities"]) == pytest.approx(1, abs=1e-4)
+        assert d["confidence"] == pytest.approx(d["probabilities"][d["digit"]], abs=1e-6)
+    assert record["confidence"] == pytest.approx(np.prod([d["confidence"] for d in record["digits"]]), abs=1e-5)
     assert record["text"] == "\n".join(
         "".join(str(d["digit"]) for d in record["digits"][i * 4 : i * 4 + 4]) for i in range(2))
 

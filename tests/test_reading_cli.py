@@ -37,7 +37,8 @@ def test_json_prints_one_object_per_image_and_nothing_else(page_file, blank_file
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["image"] for r in records] == [str(page_file), str(blank_file)]
     assert len(records[0]["digits"]) == 8 and records[0]["text"].count("\n") == 1
-    assert records[1] == {"image": str(blank_file), "text": "", "digits": []}
+    assert records[1] == {"image": str(blank_file), "text": "", "confidence": 1.0, "digits": []}
+    assert 0 < records[0]["confidence"] <= 1
 
 
 def test_blank_page_says_no_digits_found_and_exits_0(blank_file, capsys):

@@ -1,7 +1,8 @@
 """Model files: the network's arrays in an ``.npz`` plus JSON metadata, never a pickle.
 
 Layout of the archive: ``W0, b0, W1, b1, ...`` (see ``Network``), ``metadata``, a 0-d unicode
-array holding a JSON object, and for training checkpoints ``state_*`` float arrays (e.g. momentum
+array holding a JSON object (its ``classes`` name the outputs: the ten digits, and for a reader
+model an eleventh, "not a digit"; its ``input_preparation`` says whether inputs are deslanted), and for training checkpoints ``state_*`` float arrays (e.g. momentum
 velocities). Loading uses ``allow_pickle=False`` and validates everything before
 a ``Network`` is built; saving writes a temporary file in the target directory and renames it,
 so a crash never leaves half a model behind.
@@ -27,10 +28,13 @@ from digitnet.npz_reader import open_npz
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
-INPUT_PIXELS, DIGITS = 28 * 28, 10  # every digitnet model reads 28x28 images into 10 classes
+INPUT_PIXELS, DIGITS = 28 * 28, 10  # every digitnet model reads 28x28 images into the 10 digits...
+NOT_A_DIGIT = "not a digit"  # ...and a reader model has an 11th output, index DIGITS, for anything else
+CLASSES_BY_OUTPUTS = {DIGITS: [str(d) for d in range(DIGITS)],
+                      DIGITS + 1: [str(d) for d in range(DIGITS)] + [NOT_A_DIGIT]}
 ZIP_SIGNATURE = b"PK\x03\x04"  # how every .npz archive starts
-SHIPPED_MODELS = ("best", "seed")
-DEFAULT_MODEL = "best"
+SHIPPED_MODELS = ("reader", "best", "seed")
+DEFAULT_MODEL = "reader"
 STATE_PREFIX = "state_"
 # Limits of what a model file may hold (a 784-128-64-10 model is 0.4 MB; its checkpoint about 1.3 MB).
 MAX_MODEL_FILE_BYTES = 256 * 2**20
@@ -62,17 +66,36 @@ class Model:
     state: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
+    def classes(self) -> list[str]:
+        """The name of each output: "0".."9", then "not a digit" for a reader model."""
+        return CLASSES_BY_OUTPUTS[self.network.layer_sizes[-1]]
+
+    @property
+    def deslants_input(self) -> bool:
+        """Whether the model was trained on deslanted digits (``reading.normalise.mnist_style(ink,
+        deslant=True)``), so its input must be deslanted too. False for models that say nothing
+        (seed and best were trained on MNIST as it is)."""
+        return bool((self.metadata.get("input_preparation") or {}).get("deslant", False))
+
+    @property
     def temperature(self) -> float:
         """The softmax temperature fitted on validation data (``calibration`` metadata), else 1."""
         return float((self.metadata.get("calibration") or {}).get("temperature", 1.0))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """x: (n, 784) float32 in [0, 1] -> (n, 10) class probabilities, temperature-scaled."""
+        """x: (n, 784) float32 in [0, 1] -> (n, classes) probabilities, temperature-scaled (classes:
+        10, or 11 with "not a digit" last)."""
         return softmax(self.network.logits(x) / self.temperature)
+
+    def digit_logits(self, x: np.ndarray) -> np.ndarray:
+        """x: (n, 784) float32 in [0, 1] -> (n, 10) logits of the ten digits alone (a reader model's
+        "not a digit" left out: its argmax is the most likely digit, given that it is one)."""
+        return self.network.logits(x)[:, :DIGITS]
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
-    """Path of a model that ships inside the package (``best``: the default; ``seed``: the original recipe)."""
+    """Path of a model that ships inside the package (``reader``: the default, 10 digits + "not a
+    digit" on deslanted crops; ``best``: the best 10-digit recipe; ``seed``: the original recipe)."""
     if name not in SHIPPED_MODELS:
         raise ModelFileError(f"no shipped model named {name!r}; shipped: {', '.join(SHIPPED_MODELS)}")
     return Path(str(resources.files("digitnet").joinpath("models", f"{name}.npz")))
@@ -80,7 +103,7 @@ def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
 
 def resolve_model_path(path: str | os.PathLike | None = None) -> Path:
     """The file a ``--model`` value means: None -> the default shipped model; a shipped model's
-    name (``best``, ``seed``) -> that model, unless a file of that name exists; else the path."""
+    name (``reader``, ``best``, ``seed``) -> that model, unless a file of that name exists; else the path."""
     if path is None or (str(path) in SHIPPED_MODELS and not Path(path).exists()):
         return shipped_model_path(DEFAULT_MODEL if path is None else str(path))
     return Path(path)
@@ -91,6 +114,7 @@ def describe_network(network: Network) -> dict:
     return {
         "layer_sizes": list(network.layer_sizes),
         "activations": {"hidden": network.activation, "output": "softmax"},
+        "classes": CLASSES_BY_OUTPUTS.get(network.layer_sizes[-1]),
         "dtype": str(network.dtype),
         "input": INPUT_SPEC,
     }
@@ -125,7 +149,7 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
 def load_model(path: str | os.PathLike | None = None) -> Model:
     """Read and validate a model file (default: the shipped default model).
 
-    ``path`` may also be the name of a shipped model (``best``, ``seed``) when no such file exists.
+    ``path`` may also be the name of a shipped model (``reader``, ``best``, ``seed``) when no such file exists.
 
     Raises ModelFileError for a missing, truncated, non-npz, pickle-bearing, wrong-version or
     inconsistent file, and for one over the limits (``MAX_*`` above); nothing in the file is ever
@@ -188,9 +212,16 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
             and all(type(n) is int and 0 < n <= MAX_LAYER_WIDTH for n in sizes)):
         raise ModelFileError(f"{path}: metadata has no valid layer_sizes (2 to {MAX_LAYERS} widths "
                              f"from 1 to {MAX_LAYER_WIDTH:,})")
-    if (sizes[0], sizes[-1]) != (INPUT_PIXELS, DIGITS):
+    if sizes[0] != INPUT_PIXELS or sizes[-1] not in CLASSES_BY_OUTPUTS:
         raise ModelFileError(f"{path}: a {'-'.join(map(str, sizes))} network does not read 28x28 digits "
-                             f"(it must take {INPUT_PIXELS} inputs and give {DIGITS} outputs)")
+                             f"(it must take {INPUT_PIXELS} inputs and give {DIGITS} outputs, or "
+                             f"{DIGITS + 1} with {NOT_A_DIGIT!r})")
+    if metadata.get("classes", CLASSES_BY_OUTPUTS[sizes[-1]]) != CLASSES_BY_OUTPUTS[sizes[-1]]:
+        raise ModelFileError(f"{path}: metadata classes {metadata['classes']!r} are not those of a "
+                             f"{sizes[-1]}-output digit model")
+    preparation = metadata.get("input_preparation", {})
+    if not (isinstance(preparation, dict) and isinstance(preparation.get("deslant", False), bool)):
+        raise ModelFileError(f"{path}: metadata input_preparation must be an object with a true/false deslant")
     for problem in metadata_problems(metadata):
         raise ModelFileError(f"{path}: metadata {problem}")
     return metadata

@@ -1,4 +1,7 @@
-"""digitnet evaluate: accuracy, per-class scores and confusion matrix on the MNIST test set."""
+"""digitnet evaluate: accuracy, per-class scores and confusion matrix on the MNIST test set.
+
+For a reader model (10 digits + "not a digit") the answer is its most likely digit: the "not a
+digit" output is left out, since every MNIST test image is a digit."""
 
 import json
 
@@ -23,8 +26,9 @@ def run(args) -> int:
 
     from digitnet.cli import warning_line
     from digitnet.data import load_dataset, load_test_split, test_split
-    from digitnet.evaluation import evaluate_model, format_evaluation
+    from digitnet.evaluation import evaluate_model, format_evaluation, model_input
     from digitnet.modelfile import load_model
+    from digitnet.reading.normalise import available_cores
 
     model = load_model(args.model)
     if args.data_dir or os.environ.get("DIGITNET_DATA"):  # named data: say if the model learnt other data
@@ -35,11 +39,12 @@ def run(args) -> int:
         test, source = test_split(dataset), dataset.source
     else:
         test, source = load_test_split()
-    evaluation = evaluate_model(model, test)
+    evaluation = evaluate_model(model, model_input(model, test, available_cores()))
     if args.json:
         print(json.dumps({"model": str(args.model or "shipped"), "data": source, **evaluation.to_dict()}))
     else:
-        print(f"test set: {len(test)} images from {source}")
+        prepared = " (each prepared as the reader prepares a crop)" if "input_preparation" in model.metadata else ""
+        print(f"test set: {len(test)} images from {source}{prepared}")
         print(format_evaluation(evaluation))
     return 0
 

@@ -26,8 +26,20 @@ class Evaluation:
                 "per_class": {k: v.tolist() for k, v in self.per_class.items()}, "calibration": self.calibration}
 
 
+def model_input(model: Model, split: Split, workers: int = 1) -> Split:
+    """MNIST images (n, 784) in [0, 1] as ``model`` expects them: as they are, or, for a model trained
+    on the reader's crops (``input_preparation`` in its metadata), each prepared as the reader
+    prepares a crop (``reading.normalise.normalised``; ``workers`` processes share that work)."""
+    if "input_preparation" not in model.metadata:
+        return split
+    from digitnet.reading.normalise import normalised
+
+    crops = split.images.reshape(len(split), 28, 28).astype(np.float32, copy=False)
+    return Split(normalised(list(crops), model.deslants_input, workers), split.labels)
+
+
 def evaluate_model(model: Model, split: Split) -> Evaluation:
-    logits = model.network.logits(split.images)
+    logits = model.digit_logits(split.images)
     predictions = logits.argmax(axis=1)
     confusion = confusion_matrix(split.labels, predictions)
     calibration = {"temperature": model.temperature, **calibration_errors(logits, split.labels, model.temperature)}

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 PAPER_BLOCKS = 32           # the paper level is estimated on a grid this many blocks along the long side
+STROKE_BLOCKS = 9           # ink narrower than this many blocks (over a quarter of the long side) is not paper
 MIN_CONTRAST = 0.06         # ink must differ from paper by at least this much (of full scale)
 NOISE_SIGMAS = 5.0          # ... and by this many standard deviations of the paper's noise
 THRESHOLD_OF_STRENGTH = 0.3  # the mask keeps pixels with at least this fraction of typical ink strength
@@ -70,18 +71,21 @@ def measure_ink(grey: np.ndarray) -> InkModel | None:
 def paper_grid(positive: np.ndarray) -> np.ndarray:
     """The paper's level on a coarse grid: positive (h, w) ink-positive grey -> (rows, cols) float32.
 
-    Each block's median, then the minimum over 3x3 neighbouring blocks (so blocks filled with a fat
-    stroke take their neighbours' paper), then a 3x3 mean to smooth the steps.
+    Each block's median, then a grey opening of the grid (a minimum, then a maximum, over
+    ``STROKE_BLOCKS`` x ``STROKE_BLOCKS`` blocks), then a 3x3 mean to smooth the steps. The opening
+    removes every bump narrower than its window, so blocks filled by a fat stroke take the level of
+    the paper around the stroke, while a smooth ramp of light or the edge of a wide shadow is kept as
+    it is (a minimum alone would take all of a ramp's blocks for darker than they are).
     """
     h, w = positive.shape
     block = max(2, int(np.ceil(max(h, w) / PAPER_BLOCKS)))
     rows, cols = -(-h // block), -(-w // block)
     padded = np.pad(positive, ((0, rows * block - h), (0, cols * block - w)), mode="edge")
     blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-    medians = np.median(blocks, axis=2).astype(np.float32)
-    grid = Image.fromarray(medians, "F")
-    lowest = np.pad(np.asarray(grid.filter(ImageFilter.MinFilter(3)), dtype=np.float32), 1, mode="edge")
-    return np.mean([lowest[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)], axis=0)
+    medians = Image.fromarray(np.median(blocks, axis=2).astype(np.float32), "F")
+    opened = medians.filter(ImageFilter.MinFilter(STROKE_BLOCKS)).filter(ImageFilter.MaxFilter(STROKE_BLOCKS))
+    level = np.pad(np.asarray(opened, dtype=np.float32), 1, mode="edge")
+    return np.mean([level[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)], axis=0)
 
 
 def paper_level(paper: np.ndarray, region: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:

@@ -1,19 +1,27 @@
-"""Read every digit in an image: load -> ink -> blobs -> MNIST-style crops -> network -> Reading.
+"""Read every digit in an image: load -> ink -> rows of pieces -> candidate digits -> network -> best path.
 
 Digits are found on a copy of the page at most ``WORK_SIDE`` pixels on its long side (fast on
-12-megapixel photos), then each digit is cut from the full-resolution pixels. Boxes are reported in
-pixels of the input image as displayed (EXIF orientation applied), x1 and y1 exclusive.
+12-megapixel photos), then each candidate digit is cut from the full-resolution pixels. Blobs of
+touching digits are over-segmented (``reading.cuts``), every way of grouping the parts of a row into
+digits is a candidate (``reading.lattice``), all candidates of the image are scored by the network
+in one batch, and each row's best path is what is read. Boxes are reported in pixels of the input
+image as displayed (EXIF orientation applied), x1 and y1 exclusive.
 """
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
+from digitnet.errors import ImageError
+from digitnet.modelfile import DIGITS
+from digitnet.reading.cuts import cut_into_parts
 from digitnet.reading.ink import InkModel, measure_ink
+from digitnet.reading.lattice import Candidate, best_path, candidates
 from digitnet.reading.load import ImageSource, grey_array, grey_levels, load_image
 from digitnet.reading.normalise import PATCH_SIDE, dilate, mnist_style
-from digitnet.reading.segment import Blob, find_blobs, split_touching
+from digitnet.reading.segment import Blob, TextRow, find_rows
 
 WORK_SIDE = 1200
 UNSURE = "?"
@@ -23,9 +31,11 @@ UNSURE = "?"
 class DigitReading:
     """One digit read from an image.
 
-    digit: 0-9; confidence: its probability; box: (x0, y0, x1, y1) input-image pixels, x1/y1 exclusive;
-    probabilities: (10,) float32; network_input: (28, 28) float32 in [0, 1], the crop the network saw;
-    row: index of the text row it belongs to, 0 = top.
+    digit: 0-9; confidence: the probability the network gives that digit for the chosen crop (with a
+    model that has a "not a digit" output, that mass is not the digit's); box: (x0, y0, x1, y1)
+    input-image pixels, x1/y1 exclusive; probabilities: (outputs,) float32, one per model output (10,
+    or 11 with "not a digit" last); network_input: (28, 28) float32 in [0, 1], the crop the network
+    saw; row: index of the text row it belongs to, 0 = top.
     """
 
     digit: int
@@ -46,22 +56,31 @@ class DigitReading:
 
 @dataclass
 class Reading:
-    """Everything read from one image: digits in reading order, the text, and the image's (width, height)."""
+    """Everything read from one image: digits in reading order, the text, the image's (width, height),
+    and the page's confidence: the product of the digits' confidences (1.0 when nothing was read), the
+    probability, as far as the network can tell, that every digit is right."""
 
     digits: list[DigitReading] = field(default_factory=list)
     text: str = ""
     size: tuple[int, int] = (0, 0)
 
+    @property
+    def confidence(self) -> float:
+        return float(np.prod([d.confidence for d in self.digits]))
+
     def to_dict(self, image_name: str) -> dict:
-        """The JSON object of ``digitnet predict --json``: {"image", "text", "digits": [...]}."""
-        return {"image": image_name, "text": self.text, "digits": [d.to_dict() for d in self.digits]}
+        """The JSON object of ``digitnet predict --json``: {"image", "text", "confidence", "digits": [...]}."""
+        return {"image": image_name, "text": self.text, "confidence": round(self.confidence, 6),
+                "digits": [d.to_dict() for d in self.digits]}
 
 
 def read_digits(image: ImageSource, model, min_confidence: float | None = None, name: str | None = None) -> Reading:
     """Find and read every digit in ``image`` (a path, the bytes of an image file, or a PIL image).
 
-    model: a ``digitnet.modelfile.Model``. Digits whose confidence is below ``min_confidence`` are
-    written "?" in ``text``. ``name`` names the image in error messages. Raises ImageError.
+    model: a ``digitnet.modelfile.Model`` (10 outputs, or 11 with "not a digit"). Digits whose
+    confidence is below ``min_confidence`` are written "?" in ``text``. ``name`` names the image in
+    error messages. Raises ImageError, also for a page with more ink pieces or digits than
+    ``segment.MAX_PIECES`` / ``segment.MAX_DIGITS``.
     """
     grey = grey_levels(load_image(image, name))
     size = grey.size
@@ -71,34 +90,52 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     ink_model = measure_ink(work_grey)
     if ink_model is None:
         return Reading([], "", size)
-    blobs, labels = find_blobs(ink_model.mask(ink_model.ink(work_grey)))
-    if not blobs:
-        return Reading([], "", size)
-    blobs, inputs, probabilities = _read_blobs(blobs, grey, ink_model, labels, model)
-    digits = [
-        DigitReading(int(p.argmax()), float(p.max()), _image_box(blob.box, labels.shape, size), p, x, blob.row)
-        for blob, p, x in zip(blobs, probabilities, inputs)
-    ]
+    try:
+        rows, labels = find_rows(ink_model.mask(ink_model.ink(work_grey)))
+    except ImageError as e:
+        raise ImageError(f"{name or _default_name(image)}: {e}") from None
+    graphs = [_row_graph(row, labels) for row in rows]
+    digits = []
+    for index, row_digits in enumerate(_read_graphs(graphs, grey, ink_model, labels, model)):
+        for blob, p, x in row_digits:
+            digit = int(p[:DIGITS].argmax())
+            digits.append(DigitReading(digit, float(p[digit]), _image_box(blob.box, labels.shape, size), p, x, index))
     return Reading(digits, reading_text(digits, min_confidence), size)
 
 
-def _read_blobs(blobs, grey, ink_model, labels, model):
-    """Network inputs (n, 28, 28) and probabilities (n, 10) of the blobs, after splitting wide blobs
-    into touching digits wherever the network is more confident about the parts than the whole."""
-    candidates = []  # per blob: [whole] or [whole, part, part, ...]
-    for blob in blobs:
-        parts = split_touching(blob, labels)
-        candidates.append([blob] + (parts if len(parts) > 1 else []))
-    flat = [b for options in candidates for b in options]
-    inputs = np.stack([mnist_style(_digit_ink(grey, ink_model, b, labels)) for b in flat])
+def _default_name(image: ImageSource) -> str:
+    return str(image) if isinstance(image, (str, os.PathLike)) else "image"
+
+
+def _row_graph(row: TextRow, labels: np.ndarray) -> tuple[list[Candidate], int]:
+    """A row's segmentation graph: (edges, number of parts). Blobs wider than a digit are cut into
+    parts, relabelled in ``labels``."""
+    parts: list[Blob] = []
+    pieces: list[int] = []
+    for piece in (piece for cluster in row.clusters for piece in cluster):
+        cut = cut_into_parts(piece, labels, row.digit_height, int(labels.max()) + 1)
+        parts += cut
+        pieces += [len(set(pieces))] * len(cut)
+    return candidates(parts, pieces, row.digit_height), len(parts)
+
+
+def _read_graphs(graphs, grey, ink_model, labels, model):
+    """Each row's best path as [(blob, probabilities (outputs,), network input (28, 28)), ...]: every
+    candidate digit of the image goes to the network in one ``predict_proba`` call."""
+    scored = [edge for edges, _ in graphs for edge in edges if edge.blob is not None]
+    if not scored:
+        return []
+    inputs = np.stack([mnist_style(_digit_ink(grey, ink_model, edge.blob, labels), deslant=model.deslants_input)
+                       for edge in scored])
     probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
-    chosen, start = [], 0
-    for options in candidates:
-        whole, parts = start, list(range(start + 1, start + len(options)))
-        start += len(options)
-        parts_confidence = np.exp(np.mean(np.log(probabilities[parts].max(axis=1)))) if parts else 0.0
-        chosen += parts if parts_confidence > probabilities[whole].max() else [whole]
-    return [flat[i] for i in chosen], inputs[chosen], probabilities[chosen]
+    log_digit = np.log(np.maximum(probabilities[:, :DIGITS].max(axis=1), 1e-12))
+    row_of = {id(edge): k for k, edge in enumerate(scored)}
+    read = []
+    for edges, part_count in graphs:
+        scores = np.array([e.prior + (log_digit[row_of[id(e)]] if e.blob is not None else 0.0) for e in edges])
+        read.append([(e.blob, probabilities[row_of[id(e)]], inputs[row_of[id(e)]])
+                     for e in best_path(edges, scores, part_count) if e.blob is not None])
+    return read
 
 
 def reading_text(digits: list[DigitReading], min_confidence: float | None = None) -> str:
@@ -123,10 +160,10 @@ def _image_box(box, work_shape, image_size) -> tuple[int, int, int, int]:
 
 
 def _digit_ink(grey: Image.Image, ink_model: InkModel, blob: Blob, labels: np.ndarray) -> np.ndarray:
-    """The ink of one blob, cut from the full-resolution grey image: (h, w) float32 in [0, 1].
+    """The ink of one candidate digit, cut from the full-resolution grey image: (h, w) float32 in [0, 1].
 
-    The crop is resampled so that its long side is about ``PATCH_SIDE``; ink of other blobs that
-    reaches into the box is masked out.
+    The crop is resampled so that its long side is about ``PATCH_SIDE``; ink of other pieces and
+    parts that reaches into the box is masked out.
     """
     work_h, work_w = labels.shape
     x0, y0, x1, y1 = blob.box

@@ -1,31 +1,35 @@
-"""From an ink mask to digit-sized blobs in reading order.
+"""From an ink mask to text rows of ink pieces, in time near-linear in the number of pieces.
 
-Connected components are found on runs of ink along rows (8-connectivity), then cleaned up:
-long horizontal runs of ruled paper are removed, pieces of one broken digit are merged, specks are
-dropped, and the blobs are grouped into rows (top to bottom), each read left to right.
-``split_touching`` proposes how a blob wider than a digit splits into touching digits.
+Connected components are found on runs of ink along rows (8-connectivity), then cleaned up: long
+horizontal runs of ruled paper are removed and specks are dropped. Pieces that lie over one another
+with a small gap (a digit broken by a pen that skips) are grouped into clusters by a sweep along x
+(each piece is compared only with the pieces its columns overlap, never all pairs), and the clusters
+into text rows, top to bottom, each read left to right. Which pieces make one digit, and where a
+blob of touching digits is cut, is left to the reader (``reading.lattice``): it asks the network.
 Boxes are (x0, y0, x1, y1) in mask pixels, x1 and y1 exclusive.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from digitnet.errors import ImageError
+
 RULING_FRACTION = 0.6   # a run at least this fraction of the page wide is part of a ruled line...
 RULING_BANDS = 2        # ...when at least this many separate bands of such runs cross the page
-MIN_HEIGHT_PX = 5       # nothing shorter than this (in mask pixels) is a digit
-SPECK_FRACTION = 0.25   # a blob whose longer side is below this fraction of the digit height is a speck
-PIECE_GAP = 0.3         # broken pieces at most this fraction of the digit height apart are merged
-DIGIT_ASPECT = 0.75     # the width of a typical digit over its height, used to split touching digits
+MIN_HEIGHT_PX = 5       # no row is read whose digits are shorter than this (in mask pixels)
+SPECK_FRACTION = 0.25   # a piece whose longer side is below this fraction of the digit height is a speck
+PIECE_GAP = 0.3         # pieces over one another at most this fraction of the digit height apart are grouped
+MAX_PIECES = 1500       # an image with more pieces of ink than this (specks aside) is refused
+MAX_DIGITS = 400        # ... and so is one with more clusters (digits, or digits touching) than this
 
 
 @dataclass
 class Blob:
-    """One digit candidate: its box, the mask labels it is made of, and its row in reading order."""
+    """Ink that may be (part of) a digit: its box and the labels of the label image it is made of."""
 
     box: tuple[int, int, int, int]
     labels: tuple[int, ...]
-    row: int = 0
 
     @property
     def height(self) -> int:
@@ -34,6 +38,15 @@ class Blob:
     @property
     def width(self) -> int:
         return self.box[2] - self.box[0]
+
+
+@dataclass
+class TextRow:
+    """One row of text: its clusters left to right, each a list of the pieces it is made of, and the
+    row's digit height in mask pixels."""
+
+    clusters: list[list[Blob]] = field(default_factory=list)
+    digit_height: float = 0.0
 
 
 def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,47 +119,86 @@ def component_boxes(rows, starts, ends, run_labels) -> np.ndarray:
     return boxes
 
 
-def find_blobs(mask: np.ndarray) -> tuple[list[Blob], np.ndarray]:
-    """Digit candidates in reading order and the label image they refer to (see ``paint_labels``)."""
+def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
+    """Text rows top to bottom and the label image their pieces refer to (see ``paint_labels``).
+
+    Raises ImageError (message without the image's name) when the page holds more than
+    ``MAX_PIECES`` pieces or ``MAX_DIGITS`` clusters: no page of digits does, and the reading time
+    grows with them.
+    """
     rows, starts, ends = row_runs(mask)
     keep = drop_rulings(rows, starts, ends, mask.shape[1])
     rows, starts, ends = rows[keep], starts[keep], ends[keep]
     run_labels = label_runs(rows, starts, ends)
     labels = paint_labels(mask.shape, rows, starts, ends, run_labels)
-    boxes = component_boxes(rows, starts, ends, run_labels)
-    blobs = [Blob(tuple(int(v) for v in box), (k + 1,)) for k, box in enumerate(boxes)]
-    if not blobs:
+    pieces = [Blob(tuple(int(v) for v in box), (k + 1,))
+              for k, box in enumerate(component_boxes(rows, starts, ends, run_labels))]
+    if not pieces:
         return [], labels
-    digit_height = typical_height(blobs)
-    blobs = [b for b in blobs if max(b.height, b.width) >= SPECK_FRACTION * digit_height]
-    blobs = merge_pieces(blobs)
-    blobs = [b for b in blobs if is_digit_sized(b, typical_height(blobs))]
-    return in_reading_order(blobs), labels
+    digit_height = typical_height(pieces)
+    pieces = [p for p in pieces if max(p.height, p.width) >= SPECK_FRACTION * digit_height]
+    if len(pieces) > MAX_PIECES:
+        raise ImageError(f"has {len(pieces):,} separate marks, more than the {MAX_PIECES:,} a page of digits "
+                         "may hold; crop it to the digits")
+    clusters = stacked_clusters(pieces)
+    if len(clusters) > MAX_DIGITS:
+        raise ImageError(f"has {len(clusters):,} groups of ink, more than the {MAX_DIGITS:,} digits an image "
+                         "may hold; crop it to the digits")
+    text_rows = []
+    for row in in_reading_order(clusters):
+        height = typical_height([union(cluster) for cluster in row])
+        if height >= MIN_HEIGHT_PX:
+            text_rows.append(TextRow(row, height))
+    return text_rows, labels
 
 
-def split_touching(blob: Blob, labels: np.ndarray) -> list[Blob]:
-    """How a blob wider than a digit would split into ``round(width / (DIGIT_ASPECT * height))``
-    touching digits, cut each time at the column with the least ink near the even split; [blob] when
-    it is not wider than a digit. Whether to split is the reader's choice (it can ask the network)."""
-    if blob.width <= 1.25 * blob.height:
-        return [blob]
-    parts = max(2, round(blob.width / (DIGIT_ASPECT * blob.height)))
-    x0, y0, x1, y1 = blob.box
-    ink = np.isin(labels[y0:y1, x0:x1], blob.labels)
-    columns = ink.sum(axis=0)
-    step = blob.width / parts
-    cuts = [0]
-    for i in range(1, parts):
-        lo, hi = int(i * step - 0.3 * step), int(i * step + 0.3 * step) + 1
-        cuts.append(lo + int(np.argmin(columns[lo:hi])))
-    cuts.append(blob.width)
-    pieces = []
-    for left, right in zip(cuts[:-1], cuts[1:]):
-        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
-        if right > left and rows.size:
-            box = (x0 + left, y0 + int(rows[0]), x0 + right, y0 + int(rows[-1]) + 1)
-            pieces.append(Blob(box, blob.labels, blob.row))
-    return pieces if len(pieces) > 1 else [blob]
+def stacked_clusters(pieces: list[Blob]) -> list[list[Blob]]:
+    """Group pieces that lie over one another with a gap of at most ``PIECE_GAP`` times the taller's
+    height (and make at most twice the tallest piece or group so far together): a sweep from left to right that compares each piece
+    with the pieces whose columns reach its first column, joining groups with a union-find."""
+    parent = list(range(len(pieces)))
+    tallest = max(p.height for p in pieces)
+    boxes = [list(p.box) for p in pieces]  # the box of each group, kept at its root
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    reaching: list[int] = []
+    for i in sorted(range(len(pieces)), key=lambda k: pieces[k].box[0]):
+        x0 = pieces[i].box[0]
+        reaching = [j for j in reaching if pieces[j].box[2] > x0]
+        for j in reaching:
+            a, b = root(i), root(j)
+            if a != b and _stacked(boxes[a], boxes[b], tallest):
+                parent[b] = a
+                boxes[a] = [min(boxes[a][0], boxes[b][0]), min(boxes[a][1], boxes[b][1]),
+                            max(boxes[a][2], boxes[b][2]), max(boxes[a][3], boxes[b][3])]
+                tallest = max(tallest, boxes[a][3] - boxes[a][1])
+        reaching.append(i)
+    groups: dict[int, list[Blob]] = {}
+    for i, piece in enumerate(pieces):
+        groups.setdefault(root(i), []).append(piece)
+    return [sorted(group, key=lambda p: p.box[0] + p.box[2]) for group in groups.values()]
+
+
+def _stacked(a: list[int], b: list[int], tallest: int) -> bool:
+    """Whether boxes a and b (x0, y0, x1, y1) lie over one another closely enough to be one digit."""
+    x_overlap = min(a[2], b[2]) - max(a[0], b[0])
+    y_gap = max(a[1], b[1]) - min(a[3], b[3])
+    taller = max(a[3] - a[1], b[3] - b[1])
+    height = max(a[3], b[3]) - min(a[1], b[1])
+    narrower = min(a[2] - a[0], b[2] - b[0])
+    return x_overlap >= 0.5 * narrower and y_gap <= PIECE_GAP * taller and height <= 2 * tallest
+
+
+def union(blobs: list[Blob]) -> Blob:
+    """One blob made of all of ``blobs``: the box around their boxes and all their labels."""
+    boxes = np.array([b.box for b in blobs])
+    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    return Blob(box, tuple(label for b in blobs for label in b.labels))
 
 
 def typical_height(blobs: list[Blob]) -> float:
@@ -155,69 +207,20 @@ def typical_height(blobs: list[Blob]) -> float:
     return float(np.median(heights[heights >= 0.5 * heights.max()]))
 
 
-def is_digit_sized(blob: Blob, digit_height: float) -> bool:
-    return blob.height >= MIN_HEIGHT_PX and max(blob.height, blob.width) >= SPECK_FRACTION * digit_height
-
-
-def merge_pieces(blobs: list[Blob]) -> list[Blob]:
-    """Merge the pieces of digits broken by a light pen or by a removed ruled line.
-
-    Two blobs may merge when their union is no taller than twice the tallest blob so far and not
-    much wider than tall, and either one lies over the other with a small gap or one is a small
-    piece close to the other. The closest such pair merges first, until none is left.
-    """
-    blobs = list(blobs)
-    while len(blobs) > 1:
-        digit_height = max(b.height for b in blobs)
-        pairs = [(_gap(a, b), i, j) for i, a in enumerate(blobs) for j, b in enumerate(blobs[i + 1 :], i + 1)
-                 if _belong_together(a, b, digit_height)]
-        if not pairs:
-            break
-        _, i, j = min(pairs)
-        blobs[i] = _union(blobs[i], blobs.pop(j))
-    return blobs
-
-
-def _gap(a: Blob, b: Blob) -> int:
-    """How far apart two boxes are: the larger of the horizontal and vertical gaps (negative: overlap)."""
-    x_gap = max(a.box[0], b.box[0]) - min(a.box[2], b.box[2])
-    y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
-    return max(x_gap, y_gap)
-
-
-def _belong_together(a: Blob, b: Blob, digit_height: float) -> bool:
-    x_overlap = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
-    y_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
-    union = _union(a, b)
-    if union.height > 2.0 * digit_height or union.width > 1.4 * max(digit_height, union.height):
-        return False
-    stacked = x_overlap >= 0.5 * min(a.width, b.width) and y_gap <= PIECE_GAP * max(a.height, b.height)
-    small_piece = min(a.height, b.height) < 0.6 * digit_height and _gap(a, b) <= 0.25 * digit_height
-    return stacked or small_piece
-
-
-def _union(a: Blob, b: Blob) -> Blob:
-    box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]), max(a.box[3], b.box[3]))
-    return Blob(box, a.labels + b.labels)
-
-
-def in_reading_order(blobs: list[Blob]) -> list[Blob]:
-    """Group blobs into rows (a blob joins a row when its vertical centre lies within the row's band,
-    or the row's centre within the blob's height) and return them row by row, top to bottom, each row
-    left to right, with ``row`` set."""
-    rows: list[list[Blob]] = []
-    for blob in sorted(blobs, key=lambda b: (b.box[1] + b.box[3]) / 2):
-        centre = (blob.box[1] + blob.box[3]) / 2
-        if rows:
-            top = np.median([b.box[1] for b in rows[-1]])
-            bottom = np.median([b.box[3] for b in rows[-1]])
-            if top <= centre <= bottom or blob.box[1] <= (top + bottom) / 2 <= blob.box[3]:
-                rows[-1].append(blob)
-                continue
-        rows.append([blob])
-    ordered = []
-    for index, row in enumerate(rows):
-        for blob in sorted(row, key=lambda b: b.box[0]):
-            blob.row = index
-            ordered.append(blob)
-    return ordered
+def in_reading_order(clusters: list[list[Blob]]) -> list[list[list[Blob]]]:
+    """Group clusters into rows: rows top to bottom, each left to right. Taken from top to bottom (by
+    their vertical centres), a cluster joins the row above when its centre lies between that row's
+    highest top and lowest bottom, or the row's centre within the cluster's height; else it starts
+    a row. (A digit broken into pieces far apart still joins the row of its first piece.)"""
+    boxes = [union(cluster).box for cluster in clusters]
+    rows: list[list[int]] = []
+    top = bottom = 0
+    for i in sorted(range(len(clusters)), key=lambda k: boxes[k][1] + boxes[k][3]):
+        y0, y1 = boxes[i][1], boxes[i][3]
+        if rows and (top <= (y0 + y1) / 2 <= bottom or y0 <= (top + bottom) / 2 <= y1):
+            rows[-1].append(i)
+            top, bottom = min(top, y0), max(bottom, y1)
+        else:
+            rows.append([i])
+            top, bottom = y0, y1
+    return [[clusters[k] for k in sorted(row, key=lambda k: boxes[k][0])] for row in rows]

@@ -2,8 +2,11 @@
 
 A page is MNIST *test* digits or handwriting-font digits, composed on paper with an ink colour and
 one real-world condition (blue ballpoint on cream paper, chalkboard, shadows, noise and JPEG, ruled
-lines, thin pen, fat marker, broken strokes, specks, ...). ``make_page`` returns the image, the
-text that is written on it and each digit's true box (input pixels, x1/y1 exclusive).
+lines, thin pen, fat marker, broken strokes, specks, touching digits, slanted writing, a tilted line,
+...). The ``style_*`` conditions mix MNIST test digits with drawn strokes of styles MNIST has few of
+(an 8 with a small or open top loop, a curled 1, a crossed 7, a 1 with flag and base, an open 4, a
+9 with a straight stem). ``make_page`` returns the image, the text that is written on it and each
+digit's true box (input pixels, x1/y1 exclusive).
 """
 
 import io
@@ -18,10 +21,15 @@ FONT_FILES = (
     "/usr/share/fonts/truetype/fifthhorseman/dkgBd.ttf",
     "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf",
 )
+STYLES = {"open_eight": 8, "curled_one": 1, "crossed_seven": 7, "flag_base_one": 1, "open_four": 4,
+          "straight_nine": 9}
 CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
+    "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
 )
+SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
+           "tilted_line": (0.05, 0.15)}  # gaps between digits, in digit heights (negative: overlap)
 
 
 @dataclass
@@ -57,6 +65,64 @@ def font_glyph(digit: int, height: int, font_file: str) -> np.ndarray:
     return np.asarray(glyph, dtype=np.float32) / 255
 
 
+def slanted_glyph(glyph: np.ndarray, degrees: float) -> np.ndarray:
+    """A glyph (h, w) in [0, 1] sheared so that its verticals lean ``degrees`` to the right: (h, w')."""
+    h, w = glyph.shape
+    shear = np.tan(np.radians(degrees))
+    width = w + int(np.ceil(abs(shear) * h))
+    offset = shear * h if shear > 0 else 0.0  # x_in = x_out + shear * y - offset
+    image = Image.fromarray(glyph, "F").transform((width, h), Image.AFFINE, (1, shear, -offset, 0, 1, 0),
+                                                  Image.BILINEAR)
+    return np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+
+
+def style_glyph(style: str, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A digit drawn in a style MNIST has few of (a key of ``STYLES``), ``height`` px tall, with a
+    random stroke width and wobble: (h, w) float32 in [0, 1]."""
+    scale = 4  # drawn 4x larger, then shrunk: anti-aliased strokes
+    side = height * scale
+    canvas = Image.new("L", (side, side), 0)
+    draw = ImageDraw.Draw(canvas)
+    width = max(2, round(side * rng.uniform(0.08, 0.13)))
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        """A point of the unit box (x right, y down, both 0..1), wobbled a little, in canvas pixels."""
+        return ((0.2 + 0.6 * x + rng.normal(0, 0.015)) * side, (0.05 + 0.9 * y + rng.normal(0, 0.015)) * side)
+
+    def stroke(*points):
+        draw.line([point(x, y) for x, y in points], fill=255, width=width, joint="curve")
+
+    def loop(x0, y0, x1, y1, start=0, end=360):
+        (a, b), (c, d) = point(x0, y0), point(x1, y1)
+        draw.arc((min(a, c), min(b, d), max(a, c), max(b, d)), start, end, fill=255, width=width)
+
+    if style == "open_eight":
+        top = rng.uniform(0.35, 0.48)  # the top loop's height: smaller than the bottom one's
+        opening = rng.uniform(30, 90) if rng.random() < 0.5 else 0  # degrees left open at its top
+        loop(0.5 - 0.6 * top, 0.0, 0.5 + 0.6 * top, top, -90 + opening / 2, 270 - opening / 2)
+        loop(0.05, top - 0.03, 0.95, 1.0)
+    elif style == "curled_one":
+        stroke((0.3, 0.15), (0.55, 0.0), (0.55, 0.85))
+        loop(0.55, 0.7, 0.85, 1.0, 90, 200)
+    elif style == "crossed_seven":
+        stroke((0.05, 0.05), (0.95, 0.05), (0.4, 1.0))
+        stroke((0.35, 0.5), (0.9, 0.5))
+    elif style == "flag_base_one":
+        stroke((0.2, 0.25), (0.55, 0.0), (0.55, 1.0))
+        stroke((0.2, 1.0), (0.9, 1.0))
+    elif style == "open_four":
+        stroke((0.35, 0.0), (0.05, 0.65), (0.95, 0.65))
+        stroke((0.7, 0.25), (0.7, 1.0))
+    elif style == "straight_nine":
+        loop(0.1, 0.0, 0.85, 0.5)
+        stroke((0.85, 0.25), (0.85, 1.0))
+    else:
+        raise ValueError(f"no style {style!r}; styles: {', '.join(STYLES)}")
+    glyph = canvas.crop(canvas.getbbox())
+    glyph = glyph.resize((max(2, round(glyph.width / glyph.height * height)), height), Image.LANCZOS)
+    return np.clip(np.asarray(glyph, dtype=np.float32) / 255, 0, 1)
+
+
 def restroke(glyph: np.ndarray, size: int, thinner: bool) -> np.ndarray:
     """Thin (pen) or thicken (marker) a glyph's strokes by a square min/max filter of ``size``."""
     image = Image.fromarray((glyph * 255).astype(np.uint8), "L")
@@ -72,12 +138,20 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
     elif condition in ("thin_pen", "fat_marker"):
         height = max(height, 96)
     rows = 2 if condition == "rows" else 1
+    if condition == "touching_pair":
+        digits = 2
+    elif condition == "touching_string":
+        digits = int(rng.integers(3, 9))
+    style = condition.removeprefix("style_") if condition.startswith("style_") else None
+    styled = set(rng.choice(digits, size=int(rng.integers(1, digits + 1)), replace=False)) if style else set()
     glyphs, text = [], []
-    for _ in range(rows * digits):
+    for number in range(rows * digits):
         size = int(height * rng.uniform(0.85, 1.15))
         if condition == "fonts":
             label = int(rng.integers(10))
             glyph = font_glyph(label, size, available_fonts()[int(rng.integers(len(available_fonts())))])
+        elif number in styled:
+            label, glyph = STYLES[style], style_glyph(style, size, rng)
         else:
             index = int(rng.integers(len(mnist_images)))
             label, glyph = int(mnist_labels[index]), mnist_glyph(mnist_images[index], size)
@@ -88,21 +162,24 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
             glyph = restroke(glyph, max(3, size // 12) | 1, thinner=False)
         elif condition == "broken":
             glyph = glyph * (_stripes(glyph.shape, rng, max(2, size // 12)))
+        elif condition == "slanted":
+            glyph = slanted_glyph(glyph, float(rng.uniform(12, 25)) * (1 if rng.random() < 0.8 else -1))
         glyphs.append(glyph)
         text.append(str(label))
     margin = height
-    spacing = (-0.12, -0.03) if condition == "touching" else (0.25, 0.6)
+    spacing = SPACING.get(condition, (0.25, 0.6))
     gap = lambda: int(height * rng.uniform(*spacing))  # noqa: E731
+    rise = np.tan(np.radians(rng.uniform(3, 8) * rng.choice([-1, 1]))) if condition == "tilted_line" else 0.0
     row_widths = [sum(g.shape[1] for g in glyphs[r * digits : (r + 1) * digits]) + gap() * digits for r in range(rows)]
     width = max(row_widths) + 2 * margin
-    page_height = int(rows * height * 1.9 + 2 * margin)
+    page_height = int(rows * height * 1.9 + 2 * margin + abs(rise) * width)
     ink = np.zeros((page_height, width), dtype=np.float32)
     boxes = []
     for r in range(rows):
         x = margin + int(rng.integers(0, height // 2 + 1))
-        base = margin + int(r * height * 1.9)
+        base = margin + int(r * height * 1.9) + (int(-rise * width) if rise < 0 else 0)
         for glyph in glyphs[r * digits : (r + 1) * digits]:
-            y = base + int(rng.integers(0, height // 5 + 1))
+            y = base + int(rise * x) + int(rng.integers(0, height // 5 + 1))
             h, w = glyph.shape
             ink[y : y + h, x : x + w] = np.maximum(ink[y : y + h, x : x + w], glyph)
             ys, xs = np.nonzero(glyph > 0.25)

@@ -1,0 +1,128 @@
+"""How the shipped ``reader`` model is made: the reader's data, its recipe, training, and its file.
+
+The reader model reads the crops ``digitnet.reading`` cuts from photos: MNIST training digits
+normalised (and deslanted) exactly like those crops, restyled copies, and negatives labelled
+"not a digit" (``reading.reader_data``). It is trained by the project's own ``digitnet.training``
+loop. The last ``VALIDATION_DIGITS`` training digits (with their own restyled copies and negatives)
+are held out to choose the best epoch and fit a temperature; the MNIST test digits, normalised
+the same way, are only measured.
+
+    make reader-model        # = python scripts/train_reader.py --out src/digitnet/models/reader.npz
+"""
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.evaluation.calibration import calibrate
+from digitnet.data import Dataset, Split, test_split
+from digitnet.evaluation import model_input
+from digitnet.modelfile import DIGITS, Model, load_model, save_model
+from digitnet.reading.normalise import available_cores, normalised
+from digitnet.reading.reader_data import NOT_A_DIGIT, ReaderDataMix, reader_split
+from digitnet.training import TrainingConfig, TrainingRun, history_as_dicts, train
+
+VALIDATION_DIGITS = 5000
+# Measured on the cached data of one build (seed 0, validation split only): 24 epochs at weight decay
+# 5e-5 overfit (train loss 0.011, validation loss 0.128); 16 at 5e-4 with stroke-thickness jitter did as
+# well on validation (0.967) with a validation loss of 0.109. Per-batch warps (shift, rotation,
+# elastic) cost 38 s an epoch on the shared machine: left out.
+READER_CONFIG = TrainingConfig(
+    layer_sizes=(784, 256, 128, DIGITS + 1), learning_rate=0.05, batch_size=128, epochs=16, seed=0,
+    momentum=0.9, nesterov=True, weight_decay=5e-4, schedule={"kind": "cosine", "warmup_epochs": 1.0},
+    augmentation={"thickness": 0.3}, keep_best=True,
+)
+
+
+@dataclass(frozen=True)
+class ReaderRecipe:
+    """Everything that decides the reader model besides the MNIST training images."""
+
+    config: TrainingConfig = READER_CONFIG
+    mix: ReaderDataMix = field(default_factory=ReaderDataMix)
+    deslant: bool = True
+    validation_digits: int = VALIDATION_DIGITS
+    filter_model: str = "best"  # the shipped digit model that weeds digit-like pieces out of the negatives
+
+    def to_dict(self) -> dict:
+        return {"name": "reader", **self.config.to_dict(), "mix": asdict(self.mix), "deslant": self.deslant,
+                "validation_size": self.validation_digits, "filter_model": self.filter_model}
+
+
+@dataclass
+class ReaderData:
+    """The three splits of a reader model: train and validation (labels 0-10) and the MNIST test digits
+    prepared as the reader prepares crops (labels 0-9)."""
+
+    train: Split
+    validation: Split
+    test: Split
+
+
+def reader_data(dataset: Dataset, recipe: ReaderRecipe, workers: int = 1, limit: int | None = None) -> ReaderData:
+    """Build the reader's splits from ``dataset`` (MNIST). ``limit``: use only the first that many
+    training digits (and a proportional validation share) — for tests."""
+    digits = len(dataset.train_labels) - recipe.validation_digits
+    validation_digits = recipe.validation_digits
+    if limit is not None:
+        validation_digits = max(1, limit * validation_digits // digits)
+        digits = limit
+    seed = recipe.config.seed
+    filter_model = load_model(recipe.filter_model) if recipe.filter_model else None
+    train_split = reader_split(dataset.train_images[:digits], dataset.train_labels[:digits],
+                               np.random.default_rng([seed, 1]), recipe.mix, recipe.deslant, filter_model, workers)
+    held_out = slice(len(dataset.train_labels) - validation_digits, None)
+    validation = reader_split(dataset.train_images[held_out], dataset.train_labels[held_out],
+                              np.random.default_rng([seed, 2]), recipe.mix, recipe.deslant, filter_model, workers)
+    test_count = len(dataset.test_labels) if limit is None else min(len(dataset.test_labels), limit)
+    test = Split(mnist_as_reader_input(dataset.test_images[:test_count], recipe.deslant, workers),
+                 dataset.test_labels[:test_count].astype(np.int64))
+    return ReaderData(train_split, validation, test)
+
+
+def mnist_as_reader_input(images: np.ndarray, deslant: bool, workers: int = 1) -> np.ndarray:
+    """MNIST digits as the reader would show them to its network: (n, 28, 28) uint8 -> (n, 784) float32."""
+    return normalised(list(images.astype(np.float32) / 255), deslant, workers)
+
+
+def digit_scores(model: Model, test: Split) -> dict:
+    """Of the test digits: the accuracy of the most likely digit (the "not a digit" output left out),
+    and the fraction the model calls "not a digit" (its 11th output the most likely)."""
+    probabilities = model.predict_proba(test.images)
+    return {"test_accuracy": float((probabilities[:, :DIGITS].argmax(axis=1) == test.labels).mean()),
+            "test_not_a_digit": float((probabilities.argmax(axis=1) == NOT_A_DIGIT).mean())}
+
+
+def make_reader_model(dataset: Dataset, out: str | Path, recipe: ReaderRecipe = ReaderRecipe(),
+                      workers: int | None = None, limit: int | None = None, reporter=None) -> Model:
+    """Build the data, train, and save the reader model to ``out`` with its full metadata."""
+    workers = workers or available_cores()
+    started = time.perf_counter()
+    data = reader_data(dataset, recipe, workers, limit)
+    return train_reader_model(data, dataset, out, recipe, time.perf_counter() - started, reporter)
+
+
+def train_reader_model(data: ReaderData, dataset: Dataset, out: str | Path, recipe: ReaderRecipe,
+                       data_seconds: float, reporter=None) -> Model:
+    """Train on data already made by ``reader_data`` and save the model with its metadata."""
+    run = train(TrainingRun.start(recipe.config), data.train, data.validation, data.test, reporter=reporter)
+    model = Model(run.network, {
+        "recipe": recipe.to_dict(),
+        "input_preparation": {"function": "digitnet.reading.normalise.mnist_style", "deslant": recipe.deslant},
+        "data": {"source": dataset.source, "sha256": dataset.sha256,
+                 "train_digits": int((data.train.labels < DIGITS).sum()),
+                 "train_examples": len(data.train), "train_not_a_digit": int((data.train.labels == NOT_A_DIGIT).sum()),
+                 "validation_examples": len(data.validation), "test_digits": len(data.test)},
+        "history": history_as_dicts(run.history),
+        "best_epoch": run.best_epoch,
+        "epochs_run": len(run.history),
+        "data_seconds": round(data_seconds, 2),
+        "training_seconds": round(sum(r.seconds for r in run.history), 2),
+    })
+    model.metadata["calibration"] = calibrate(run.network, data.validation, data.test)
+    validation_accuracy = float((run.network.predict(data.validation.images) == data.validation.labels).mean())
+    model.metadata["metrics"] = {"validation_accuracy": validation_accuracy, **digit_scores(model, data.test)}
+    save_model(out, model)
+    return model

@@ -1,0 +1,83 @@
+"""The shipped reader model: the default, 11 outputs, deslanted input, rejects what is not one digit,
+reads single MNIST test digits at any size; and how it is made (digitnet.reader_model)."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitnet.data import Split
+from digitnet.modelfile import DEFAULT_MODEL, load_model, resolve_model_path, shipped_model_path
+from digitnet.reader_model import ReaderRecipe, digit_scores, make_reader_model, mnist_as_reader_input
+from digitnet.reading import read_digits
+from digitnet.reading import reader_data as rd
+from digitnet.training import TrainingConfig
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return load_model("reader")
+
+
+def test_the_default_model_is_the_reader():
+    assert DEFAULT_MODEL == "reader"
+    assert resolve_model_path(None) == shipped_model_path("reader")
+    assert load_model().metadata["recipe"]["name"] == "reader"
+
+
+def test_the_reader_says_not_a_digit_and_deslants(reader):
+    assert reader.classes[-1] == "not a digit" and len(reader.classes) == 11
+    assert reader.deslants_input
+
+
+def test_the_reader_reads_mnist_test_digits_prepared_as_crops(reader, mnist):
+    test = mnist_as_reader_input(mnist.test_images[:1000], reader.deslants_input)
+    scores = digit_scores(reader, Split(test, mnist.test_labels[:1000].astype(np.int64)))
+    assert scores["test_accuracy"] >= 0.98 and scores["test_not_a_digit"] <= 0.02
+
+
+def reader_answers(reader, crops) -> np.ndarray:
+    return reader.predict_proba(rd.normalised(crops, reader.deslants_input)).argmax(axis=1)
+
+
+def test_two_touching_mnist_test_digits_are_mostly_not_a_digit(reader, mnist):
+    digits = mnist.test_images[:2000].astype(np.float32) / 255
+    pairs = rd.touching_pairs(digits, np.random.default_rng(11), 400)
+    assert (reader_answers(reader, pairs) == rd.NOT_A_DIGIT).mean() >= 0.8
+
+
+def test_half_mnist_test_digits_are_mostly_not_a_digit(reader, mnist):
+    digits = mnist.test_images[:2000].astype(np.float32) / 255
+    halves = rd.halves(digits, mnist.test_labels[:2000], np.random.default_rng(12), 400)
+    assert (reader_answers(reader, halves) == rd.NOT_A_DIGIT).mean() >= 0.5
+
+
+@pytest.mark.parametrize("side", [100, 200, 400])
+def test_single_mnist_test_digits_drawn_dark_on_white_read_right_at_any_size(reader, mnist, side):
+    right = 0
+    for image, label in zip(mnist.test_images[:100], mnist.test_labels[:100]):
+        page = Image.fromarray(255 - image).resize((side, side), Image.BICUBIC)
+        right += read_digits(page, reader).text == str(label)
+    assert right >= 95
+
+
+@pytest.mark.parametrize("side", [72, 144, 288])
+def test_a_thick_solid_one_and_a_thick_closed_four_read_right(reader, side):
+    one = Image.new("L", (side, side), 255)
+    four = Image.new("L", (side, side), 255)
+    s = side / 144
+    ImageDraw.Draw(one).rectangle((60 * s, 20 * s, 84 * s, 124 * s), fill=0)  # a sixth of the image wide
+    for line in ((90, 18, 30, 90), (30, 90, 115, 90), (90, 18, 90, 128)):
+        ImageDraw.Draw(four).line(tuple(v * s for v in line), fill=0, width=round(18 * s))
+    assert read_digits(one, reader).text == "1" and read_digits(four, reader).text == "4"
+
+
+def test_making_a_reader_model_writes_a_complete_file(mnist, tmp_path):
+    recipe = ReaderRecipe(config=TrainingConfig(layer_sizes=(784, 16, 11), epochs=1, keep_best=True),
+                          validation_digits=5000)
+    make_reader_model(mnist, tmp_path / "r.npz", recipe, workers=1, limit=300)
+    model = load_model(tmp_path / "r.npz")
+    assert model.classes[-1] == "not a digit" and model.deslants_input
+    m = model.metadata
+    assert m["recipe"]["name"] == "reader" and m["data"]["train_digits"] == 300 + int(0.25 * 300)
+    assert len(m["history"]) == 1 and 0 <= m["metrics"]["test_accuracy"] <= 1
+    assert m["calibration"]["temperature"] > 0
