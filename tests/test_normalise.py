@@ -7,6 +7,7 @@ from PIL import Image
 
 from digitnet.modelfile import load_model
 from digitnet.reading import read_digits
+from digitnet.reading import normalise
 from digitnet.reading.normalise import (MAX_FILTER_SIDE, PATCH_STROKE, adjust_strokes, deslanted, mnist_style,
                                         slant, stroke_width)
 
@@ -95,3 +96,8 @@ def test_mnist_style_gives_a_28x28_field_of_ink_in_0_1():
     assert field.shape == (28, 28) and field.dtype == np.float32
     assert field.min() >= 0 and field.max() == 1.0
     assert mnist_style(np.zeros((30, 20), np.float32)).sum() == 0
+
+
+def test_normalising_in_worker_processes_gives_the_same_inputs(mnist):
+    crops = list(mnist.train_images[:40].astype(np.float32) / 255) * (normalise.NORMALISE_CHUNK // 20)
+    assert np.array_equal(normalise.normalised(crops, True, workers=2), normalise.normalised(crops, True, workers=1))

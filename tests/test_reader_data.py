@@ -122,9 +122,3 @@ def test_reader_split_holds_every_digit_styled_copies_and_negatives_and_is_seede
     assert 0 <= split.images.min() and split.images.max() <= 1
     assert (split.labels < 10).sum() == 300 + int(mix.styled * 300)
     assert (split.labels == rd.NOT_A_DIGIT).sum() >= 0.2 * 300
-
-
-def test_normalising_in_worker_processes_gives_the_same_inputs(digits):
-    images, _ = digits
-    crops = list(images[:2 * rd.NORMALISE_CHUNK // 100]) * 60
-    assert np.array_equal(rd.normalised(crops, True, workers=2), rd.normalised(crops, True, workers=1))
