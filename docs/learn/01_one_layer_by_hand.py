@@ -13,7 +13,7 @@
 #
 # A dense layer is one matrix product and one addition. This notebook writes its forward pass and
 # its backward pass (the chain rule) with NumPy, checks them against digitnet's own layer code in
-# `digitnet.nn.layers`, and then checks both against the definition of a derivative: nudge one
+# `digitnet.nn.layers` and its activation registry `digitnet.nn.activations`, and then checks both against the definition of a derivative: nudge one
 # weight, see how much the loss moves. If the gradient check passes, backpropagation is right.
 #
 # Everything runs on real MNIST digits from the offline copy (`digitnet.data.load_dataset`).
@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from digitnet.data import as_network_input, load_dataset
-from digitnet.nn.layers import dense_backward, dense_forward, relu_backward, relu_forward
+from digitnet.nn.activations import activation_named
+from digitnet.nn.layers import activation_backward, activation_forward, dense_backward, dense_forward
 
 dataset = load_dataset()
 x = as_network_input(dataset.train_images[:8]).astype(np.float64)  # (batch, 784), pixels in [0, 1]
@@ -41,18 +42,24 @@ print(x.shape, labels)
 #
 # $b$ is added to every row (NumPy broadcasting). Then the ReLU keeps the positive part:
 # $H = \max(Y, 0)$.
+#
+# digitnet looks its hidden activation up by name in a small registry, `ACTIVATIONS` in
+# `digitnet.nn.activations` (ReLU, leaky ReLU, tanh, sigmoid): each entry holds the function $g$,
+# its derivative $g'$ written in terms of the output $y = g(x)$, and the initialisation gain.
+# `Network` and both trainers train with exactly these entries.
 
 # %%
 rng = np.random.default_rng(0)
 units = 5
-W = rng.standard_normal((784, units)) * np.sqrt(2 / 784)  # He initialisation, as Network.initialised
+relu = activation_named("relu")  # the entry of digitnet.nn.activations.ACTIVATIONS that Network uses
+W = rng.standard_normal((784, units)) * np.sqrt(relu.init_gain / 784)  # He: gain 2, as Network.initialised
 b = rng.standard_normal(units) * 0.1
 
 Y = x @ W + b              # Y = XW + b
 H = np.maximum(Y, 0)       # H = max(Y, 0)
 
 Y_digitnet, dense_cache = dense_forward(x, W, b)
-H_digitnet, relu_cache = relu_forward(Y_digitnet)
+H_digitnet, relu_cache = activation_forward(Y_digitnet, relu)
 assert np.allclose(Y, Y_digitnet) and np.allclose(H, H_digitnet)
 print("Y:", Y.shape, " H:", H.shape, " units off (H = 0):", int((H == 0).sum()), "of", H.size)
 
@@ -66,6 +73,9 @@ print("Y:", Y.shape, " H:", H.shape, " units off (H = 0):", int((H == 0).sum()),
 # Through the ReLU the gradient passes where the input was positive and stops elsewhere:
 #
 # $$\frac{\partial L}{\partial Y} = G \odot [Y > 0].$$
+#
+# ($[Y > 0]$ is $g'(Y)$, and since $H = \max(Y, 0)$ is positive exactly where $Y$ is, it equals
+# $[H > 0]$: that is why the registry can compute $g'$ from the cached output $H$.)
 #
 # Through $Y = XW + b$, with $D = \partial L / \partial Y$ (the "upstream" gradient, $B \times n$):
 #
@@ -85,11 +95,12 @@ def loss_of(W, b):
     return float((np.maximum(x @ W + b, 0) * G).sum())
 
 D = G * (Y > 0)       # dL/dY = G ⊙ [Y > 0]
+assert np.array_equal(relu.derivative(H), Y > 0)  # g' from the output H, as the registry computes it
 dW = x.T @ D          # dL/dW = Xᵀ D
 db = D.sum(axis=0)    # dL/db = Σ_i D_i
 dX = D @ W.T          # dL/dX = D Wᵀ
 
-dX_digitnet, dW_digitnet, db_digitnet = dense_backward(relu_backward(G, relu_cache), dense_cache)
+dX_digitnet, dW_digitnet, db_digitnet = dense_backward(activation_backward(G, relu_cache, relu), dense_cache)
 assert np.allclose(dW, dW_digitnet) and np.allclose(db, db_digitnet) and np.allclose(dX, dX_digitnet)
 print("by hand == digitnet.nn.layers:", dW.shape, db.shape, dX.shape)
 

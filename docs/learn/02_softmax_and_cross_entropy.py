@@ -103,8 +103,10 @@ ax.legend()
 # $$\frac{\partial L}{\partial z} = \frac{\mathrm{softmax}(z) - \mathrm{onehot}(y)}{B}.$$
 #
 # Each row says: push every wrong class down by its probability, and the true class up by what it
-# is missing. `softmax_cross_entropy` returns exactly this (`dlogits[arange(B), labels] -= 1`,
-# then `/ batch`). We check it against finite differences on a random batch.
+# is missing. `softmax_cross_entropy` returns exactly this: it exponentiates the shifted logits
+# $z - m$, divides each row by its sum and by $B$, then subtracts $1/B$ at the true digits (its
+# loss is $\log \sum_k e^{z_k - m} - (z_y - m)$, the $-\log p_y$ of `log_softmax`). We check it
+# against finite differences on a random batch.
 
 # %%
 rng = np.random.default_rng(0)
@@ -126,6 +128,15 @@ for index in np.ndindex(logits.shape):
 relative_error = np.linalg.norm(dlogits - numeric) / (np.linalg.norm(dlogits) + np.linalg.norm(numeric))
 print(f"relative error of (softmax - onehot) / B against finite differences: {relative_error:.1e}")
 assert relative_error < 1e-6
+
+# %% [markdown]
+# Both of digitnet's trainers (notebook 3) call this same function. The fast one passes
+# `scale=learning_rate`: the gradient comes out multiplied by $\eta$, so the backward pass yields
+# the steps $\eta\, \partial L / \partial \theta$ themselves, with no separate multiplication.
+
+# %%
+scaled_loss, steps = softmax_cross_entropy(logits, labels, scale=0.1)
+assert scaled_loss == loss and np.allclose(steps, 0.1 * dlogits)
 
 # %% [markdown]
 # Every row of the gradient sums to zero (probabilities sum to 1, the one-hot sums to 1), so the

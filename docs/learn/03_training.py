@@ -13,9 +13,9 @@
 #
 # Mini-batch stochastic gradient descent in ten lines, on real MNIST: the loss per step and per
 # epoch, what a learning rate that is too high does and the guard that stops it, and why the
-# examples must be shuffled. First with the textbook network (`Network.loss_and_gradients` and
-# `sgd_step`), then with digitnet's own training loop (`digitnet.training.train`), which does the
-# same maths faster.
+# examples must be shuffled. First with digitnet's textbook step (`ReferenceTrainer.step`:
+# `Network.loss_and_gradients`, then `sgd_step`), then with digitnet's own training loop
+# (`digitnet.training.train`), which takes the same steps with the fast trainer.
 
 # %%
 import math
@@ -28,7 +28,9 @@ from digitnet import Network, TrainingConfig, TrainingRun, train
 from digitnet.data import Split, load_dataset, split_train_validation, test_split
 from digitnet.errors import TrainingError
 from digitnet.nn.optim import sgd_step
-from digitnet.training import DIVERGED_LOSS, Reporter
+from digitnet.nn.trainers import FusedSGDTrainer, ReferenceTrainer
+from digitnet.training import Reporter
+from digitnet.training.loop import DIVERGED_LOSS
 
 # A batch of 32 makes small matrices: one BLAS thread does them fastest, and extra threads only
 # wait for each other (several-fold slower on a busy machine). digitnet's trainer does the same.
@@ -51,17 +53,34 @@ print(f"{len(training):,} training, {len(validation):,} validation, {len(test):,
 # $$\theta \leftarrow \theta - \eta \, \frac{\partial L(X_t)}{\partial \theta}, \qquad \eta = 0.1 .$$
 #
 # An *epoch* is one pass over the training images, in a fresh random order.
+#
+# Both of digitnet's trainers take a step through one contract,
+# `trainer.step(images, labels, batch_indices, learning_rate) -> loss`: the batch is the rows
+# `batch_indices` of the whole training set, and the loss returned is the batch's before the
+# update. `ReferenceTrainer.step` is the textbook: gather the batch,
+# `network.loss_and_gradients` (forward, softmax cross-entropy, backward), then `sgd_step`. One
+# step written out by hand moves the weights exactly as it does:
+
+# %%
+rng = np.random.default_rng(0)
+by_hand = Network.initialised((784, 128, 64, 10), np.random.default_rng(0))
+reference = ReferenceTrainer(by_hand.copy(), batch_size=32)
+batch = rng.permutation(len(subset))[:32]
+loss, gradients = by_hand.loss_and_gradients(subset.images[batch], subset.labels[batch])
+sgd_step(by_hand.parameters, gradients, 0.1)  # θ ← θ - η ∂L/∂θ
+reference_loss = reference.step(subset.images, subset.labels, batch, 0.1)
+assert reference_loss == loss and np.array_equal(reference.network.flat_parameters, by_hand.flat_parameters)
+print(f"one step by hand == ReferenceTrainer.step: loss {loss:.3f} (ln 10 = {math.log(10):.3f})")
+
+# %% [markdown]
+# An epoch is then a loop of such steps over the shuffled order:
 
 # %%
 def textbook_epoch(network, split, learning_rate, order, batch_size=32):
     """One epoch of plain mini-batch SGD over ``split`` in the given order; returns the loss of every step."""
-    losses = []
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        loss, gradients = network.loss_and_gradients(split.images[batch], split.labels[batch])
-        sgd_step(network.parameters, gradients, learning_rate)  # θ ← θ - η ∂L/∂θ
-        losses.append(loss)
-    return np.array(losses)
+    trainer = ReferenceTrainer(network, batch_size)
+    return np.array([trainer.step(split.images, split.labels, order[start : start + batch_size], learning_rate)
+                     for start in range(0, len(order), batch_size)])
 
 rng = np.random.default_rng(0)
 network = Network.initialised((784, 128, 64, 10), rng)
@@ -95,9 +114,21 @@ ax.legend()
 #
 # ## The same, fast: `digitnet.training.train`
 #
-# digitnet's loop does exactly these steps (the test suite holds it to the textbook network), fused
-# into fewer, larger array operations. A `Reporter` hears every step's loss; `run.history` keeps
-# one `EpochRecord` per epoch. One epoch over all 55,000 training images:
+# digitnet's loop uses, unless told `trainer="reference"`, the fast trainer `FusedSGDTrainer`:
+# the same contract and the same maths (the same activation from the registry, the same
+# softmax cross-entropy), with preallocated buffers and fewer, larger array operations. The test
+# suite holds it to the reference; here, one step from the same start agrees to float32 rounding:
+
+# %%
+fast = FusedSGDTrainer(Network.initialised((784, 128, 64, 10), np.random.default_rng(0)), batch_size=32)
+fast_loss = fast.step(subset.images, subset.labels, batch, 0.1)
+difference = np.abs(fast.network.flat_parameters - by_hand.flat_parameters).max()
+print(f"fast step: loss {fast_loss:.6f} (reference {loss:.6f}); largest weight difference {difference:.1e}")
+assert abs(fast_loss - loss) < 1e-5 and difference < 1e-6
+
+# %% [markdown]
+# `train` shuffles, steps, measures and reports. A `Reporter` hears every step's loss;
+# `run.history` keeps one `EpochRecord` per epoch. One epoch over all 55,000 training images:
 
 # %%
 class StepLosses(Reporter):

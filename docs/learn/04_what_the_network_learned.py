@@ -31,7 +31,7 @@ from digitnet import Network, load_dataset, load_model
 from digitnet.data import split_train_validation, test_split
 from digitnet.explain import explain
 from digitnet.insight import first_layer_tiles, mistakes
-from digitnet.metrics import confusion_matrix
+from digitnet.evaluation.metrics import confusion_matrix
 from digitnet.nn.optim import sgd_step
 from digitnet.plots import confusion_figure, mistakes_figure, weights_figure
 
@@ -117,8 +117,9 @@ confusion_figure(confusion)
 # logit; the network has 64 dimensions to find them in. The frozen layer holds only 650 of the
 # 109,386 parameters (0.6%), and it is the rest that does the learning.
 #
-# The experiment: the same network and initial weights, one epoch each, once training all layers
-# and once updating all but the last.
+# The experiment: the same network and initial weights, one epoch each of the textbook step
+# (notebook 3: `loss_and_gradients`, then `sgd_step`), once training all layers and once updating
+# all but the last.
 
 # %%
 training, _ = split_train_validation(dataset, 5000)
@@ -141,10 +142,10 @@ assert np.array_equal(frozen.weights[-1], output_layer_before)  # the output lay
 every_accuracy = every_layer.score(test.images, test.labels)
 frozen_accuracy = frozen.score(test.images, test.labels)
 print(f"after one epoch: every layer trained {every_accuracy:.4f}, output layer frozen {frozen_accuracy:.4f}")
-assert frozen_accuracy > 0.9
+assert frozen_accuracy > 0.9 and every_accuracy - frozen_accuracy < 0.01
 
 # %% [markdown]
-# After a single epoch the frozen network is close behind the fully trained one (under half a
+# After a single epoch the frozen network is close behind the fully trained one (under one
 # point on this seed).
 # Over 200 epochs the gap stays small: 0.9765 against digitnet's 0.9816 for the same recipe. The
 # lost half point is the price of a read-out that cannot adapt: the hidden layers must bend their
