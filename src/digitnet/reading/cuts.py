@@ -11,6 +11,8 @@ slanted join is cut along its slant and not across it. Each place keeps the path
 least ink; paths at least ``MIN_PART`` digit heights apart are applied together, without crossing.
 """
 
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -21,11 +23,11 @@ MIN_PART = 0.22    # parts are at least this many digit heights wide (cuts are t
 MAX_CUTS = 40      # at most this many cuts through one blob (a string of ~10 touching digits)
 
 
-def cut_into_parts(blob: Blob, labels: np.ndarray, digit_height: float, next_label: int) -> list[Blob]:
+def cut_into_parts(blob: Blob, labels: np.ndarray, digit_height: float, fresh_labels: Iterator[int]) -> list[Blob]:
     """The parts of ``blob`` (one connected piece), left to right; [blob] when it is not cut.
 
-    labels: the (h, w) int32 label image, relabelled in place: part k of the blob gets the label
-    ``next_label + k``. digit_height: the row's digit height in mask pixels.
+    labels: the (h, w) int32 label image, relabelled in place: each part gets the next label of
+    ``fresh_labels`` (labels no pixel has yet). digit_height: the row's digit height in mask pixels.
     """
     if blob.width <= CUT_WIDTH * digit_height:
         return [blob]
@@ -42,7 +44,7 @@ def cut_into_parts(blob: Blob, labels: np.ndarray, digit_height: float, next_lab
         rows, cols = np.nonzero(ink & (part_of == k))
         if rows.size == 0:
             continue
-        label = next_label + len(parts)
+        label = next(fresh_labels)
         window[rows, cols] = label
         parts.append(Blob((x0 + int(cols.min()), y0 + int(rows.min()), x0 + int(cols.max()) + 1,
                            y0 + int(rows.max()) + 1), (label,)))

@@ -6,7 +6,8 @@ an edge from node i to node j is the candidate digit made of parts i..j-1 (candi
 broken pieces and of cut parts alike), or, for a small part standing alone, skipping it as a speck.
 Each candidate digit is scored by the network (one batched call for the whole image, made by the
 reader): log P(digit) plus a light prior: the geometry doubts candidates much wider or much
-shorter than the row's digits, and ending a digit at a cut through ink costs ``CUT_SCORE`` (a
+shorter than the row's digits (an uncut piece less so: some digits are wide) and digits made of
+parts with paper between them, and ending a digit at a cut through ink costs ``CUT_SCORE`` (a
 network trained on whole digits finds a "1" in many a part of one). Dynamic programming finds the
 best-scoring path from the first node to the last, as in Liu, Sako and Fujisawa (PAMI 2004).
 """
@@ -17,14 +18,17 @@ import numpy as np
 
 from digitnet.reading.segment import Blob, union
 
+MAX_CANDIDATES = 2500  # an image whose graphs hold more candidate digits than this is refused
 MAX_PARTS = 10        # a candidate digit is made of at most this many consecutive parts...
 MAX_WIDTH = 1.5       # ...and is at most this many of the row's digit heights wide
-WIDE = 1.0            # the prior doubts candidates wider than this many digit heights...
+WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
+WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide)...
 SHORT = 0.65          # ...or shorter than this many
 PRIOR_WEIGHT = 4.0    # log-score lost per digit height beyond those bounds
 SPECK_SIDE = 0.5      # a part whose longer side is below this many digit heights may be skipped...
 SKIP_SCORE = np.log(0.05)  # ...at the cost of this log-score
 CUT_SCORE = np.log(0.5)    # the log-score of ending a digit where a cut goes through ink
+GAP_WEIGHT = 6.0           # log-score lost per digit height of paper between the parts of one digit
 
 
 @dataclass
@@ -50,14 +54,19 @@ def candidates(parts: list[Blob], pieces: list[int], digit_height: float) -> lis
             if end - start > 1 and blob.width > MAX_WIDTH * digit_height:
                 break
             at_cut = end < len(parts) and pieces[end - 1] == pieces[end]
-            edges.append(Candidate(start, end, blob, shape_prior(blob, digit_height) + CUT_SCORE * at_cut))
+            whole_piece = (start == 0 or pieces[start - 1] != pieces[start]) and pieces[start] == pieces[end - 1] \
+                and not at_cut
+            paper = sum(max(0, b.box[0] - a.box[2]) for a, b in zip(parts[start : end - 1], parts[start + 1 : end]))
+            prior = (shape_prior(blob, digit_height, WHOLE_WIDE if whole_piece else WIDE) + CUT_SCORE * at_cut
+                     - GAP_WEIGHT * paper / digit_height)
+            edges.append(Candidate(start, end, blob, prior))
     return edges
 
 
-def shape_prior(blob: Blob, digit_height: float) -> float:
+def shape_prior(blob: Blob, digit_height: float, wide: float = WIDE) -> float:
     """The geometric prior's log-score of a candidate digit: 0 for digit-shaped boxes, negative for
     boxes much wider or much shorter than the row's digits."""
-    too_wide = max(0.0, blob.width / digit_height - WIDE)
+    too_wide = max(0.0, blob.width / digit_height - wide)
     too_short = max(0.0, SHORT - blob.height / digit_height)
     return -PRIOR_WEIGHT * (too_wide + too_short)
 

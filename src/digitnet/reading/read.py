@@ -8,6 +8,7 @@ in one batch, and each row's best path is what is read. Boxes are reported in pi
 image as displayed (EXIF orientation applied), x1 and y1 exclusive.
 """
 
+import itertools
 import os
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from digitnet.errors import ImageError
 from digitnet.modelfile import DIGITS
 from digitnet.reading.cuts import cut_into_parts
 from digitnet.reading.ink import InkModel, measure_ink
-from digitnet.reading.lattice import Candidate, best_path, candidates
+from digitnet.reading.lattice import MAX_CANDIDATES, Candidate, best_path, candidates
 from digitnet.reading.load import ImageSource, grey_array, grey_levels, load_image
 from digitnet.reading.normalise import PATCH_SIDE, dilate, mnist_style
 from digitnet.reading.segment import Blob, TextRow, find_rows
@@ -79,8 +80,8 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
 
     model: a ``digitnet.modelfile.Model`` (10 outputs, or 11 with "not a digit"). Digits whose
     confidence is below ``min_confidence`` are written "?" in ``text``. ``name`` names the image in
-    error messages. Raises ImageError, also for a page with more ink pieces or digits than
-    ``segment.MAX_PIECES`` / ``segment.MAX_DIGITS``.
+    error messages. Raises ImageError, also for a page with more ink pieces, digits or candidate
+    digits than ``segment.MAX_PIECES``, ``segment.MAX_DIGITS`` or ``lattice.MAX_CANDIDATES``.
     """
     grey = grey_levels(load_image(image, name))
     size = grey.size
@@ -90,11 +91,17 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     ink_model = measure_ink(work_grey)
     if ink_model is None:
         return Reading([], "", size)
+    shown_name = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     try:
         rows, labels = find_rows(ink_model.mask(ink_model.ink(work_grey)))
     except ImageError as e:
-        raise ImageError(f"{name or _default_name(image)}: {e}") from None
-    graphs = [_row_graph(row, labels) for row in rows]
+        raise ImageError(f"{shown_name}: {e}") from None
+    fresh_labels = itertools.count(int(labels.max()) + 1)
+    graphs = [_row_graph(row, labels, fresh_labels) for row in rows]
+    candidate_count = sum(edge.blob is not None for edges, _ in graphs for edge in edges)
+    if candidate_count > MAX_CANDIDATES:
+        raise ImageError(f"{shown_name}: has {candidate_count:,} ways to cut its ink into digits, more than "
+                         f"the {MAX_CANDIDATES:,} read in one image; crop it to the digits")
     digits = []
     for index, row_digits in enumerate(_read_graphs(graphs, grey, ink_model, labels, model)):
         for blob, p, x in row_digits:
@@ -103,20 +110,16 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     return Reading(digits, reading_text(digits, min_confidence), size)
 
 
-def _default_name(image: ImageSource) -> str:
-    return str(image) if isinstance(image, (str, os.PathLike)) else "image"
-
-
-def _row_graph(row: TextRow, labels: np.ndarray) -> tuple[list[Candidate], int]:
+def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels) -> tuple[list[Candidate], int]:
     """A row's segmentation graph: (edges, number of parts). Blobs wider than a digit are cut into
-    parts, relabelled in ``labels``."""
+    parts, relabelled in ``labels`` with labels drawn from ``fresh_labels`` (an iterator of unused ones)."""
     parts: list[Blob] = []
-    pieces: list[int] = []
-    for piece in (piece for cluster in row.clusters for piece in cluster):
-        cut = cut_into_parts(piece, labels, row.digit_height, int(labels.max()) + 1)
+    piece_of_part: list[int] = []
+    for index, piece in enumerate(piece for cluster in row.clusters for piece in cluster):
+        cut = cut_into_parts(piece, labels, row.digit_height, fresh_labels)
         parts += cut
-        pieces += [len(set(pieces))] * len(cut)
-    return candidates(parts, pieces, row.digit_height), len(parts)
+        piece_of_part += [index] * len(cut)
+    return candidates(parts, piece_of_part, row.digit_height), len(parts)
 
 
 def _read_graphs(graphs, grey, ink_model, labels, model):
