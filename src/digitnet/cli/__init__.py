@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         package = (e.name or "").partition(".")[0]
         if args.extra is None or package in ("", "digitnet"):
             raise  # the core install lacks nothing a core command imports: this is a bug
-        print(f"digitnet: error: digitnet {args.command} needs {package}: pip install 'digitnet[{args.extra}]'",
+        print(error_line(args.parser.prog, f"{package} is not installed: pip install 'digitnet[{args.extra}]'"),
               file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
