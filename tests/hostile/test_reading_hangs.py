@@ -1,7 +1,6 @@
 """Pages that took the reader minutes (issue 16, items 1 and 2): each must be read or refused in
-one line within the time and memory budget. The fixes are in reading/normalise.py (a solid blob)
-and reading/segment.py (thousands of pieces), on other branches: until they are merged these
-are expected to fail. The three run at once, each in its own ``digitnet predict``, so waiting for
+one line within the time and memory budget (the fixes: bounded stroke filters in
+reading/normalise.py, near-linear grouping and bounded candidates in reading/segment.py). The three run at once, each in its own ``digitnet predict``, so waiting for
 them costs one budget, not three."""
 
 import numpy as np
@@ -38,9 +37,7 @@ def short_strokes_page() -> Image.Image:
     return page
 
 
-PAGES = {"solid_square": (solid_square_page, "reading/normalise.py (issue 16 item 1)"),
-         "dot_grid": (dot_grid_page, "reading/segment.py (issue 16 item 2)"),
-         "short_strokes": (short_strokes_page, "reading/segment.py (issue 16 item 2)")}
+PAGES = {"solid_square": solid_square_page, "dot_grid": dot_grid_page, "short_strokes": short_strokes_page}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +47,7 @@ def endings(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("hangs")
     paths = {}
-    for name, (make, _) in PAGES.items():
+    for name, make in PAGES.items():
         paths[name] = directory / f"{name}.png"
         make().save(paths[name])
     with ThreadPoolExecutor(len(PAGES)) as pool:
@@ -59,8 +56,7 @@ def endings(tmp_path_factory):
         return {name: run.result() for name, run in runs.items()}
 
 
-@pytest.mark.parametrize("page", [pytest.param(name, marks=pytest.mark.xfail(
-    strict=False, reason=f"needs the fix in {fix}, on another branch")) for name, (_, fix) in PAGES.items()])
+@pytest.mark.parametrize("page", PAGES)
 def test_a_page_that_hung_the_reader_is_read_or_refused_in_budget(endings, page):
     ended = endings[page]
     if ended.returncode == 0:

@@ -5,7 +5,7 @@
 - ``loop``: ``TrainingRun`` and ``train``, the epoch loop (shuffle, steps, measure, report, stop);
 - ``history``: one ``EpochRecord`` per epoch; ``checkpoint``: a stopped run saved and resumed;
 - ``recipes``: named and TOML recipes; ``model``: one call from a recipe and data to a complete model;
-- ``output``: the check that a model can be written where asked, made before training starts.
+- the check that a model can be written where asked (``atomic.output_problem``) is made before training starts.
 """
 
 from digitnet.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
