@@ -3,10 +3,12 @@ reads single MNIST test digits at any size; and how it is made (digitnet.reader_
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from digitnet.data import Split
-from digitnet.modelfile import load_model
+from digitnet.modelfile import DEFAULT_MODEL, load_model, resolve_model_path, shipped_model_path
 from digitnet.reader_model import ReaderRecipe, digit_scores, make_reader_model, mnist_as_reader_input
+from digitnet.reading import read_digits
 from digitnet.reading import reader_data as rd
 from digitnet.training import TrainingConfig
 
@@ -14,6 +16,12 @@ from digitnet.training import TrainingConfig
 @pytest.fixture(scope="module")
 def reader():
     return load_model("reader")
+
+
+def test_the_default_model_is_the_reader():
+    assert DEFAULT_MODEL == "reader"
+    assert resolve_model_path(None) == shipped_model_path("reader")
+    assert load_model().metadata["recipe"]["name"] == "reader"
 
 
 def test_the_reader_says_not_a_digit_and_deslants(reader):
@@ -41,6 +49,26 @@ def test_half_mnist_test_digits_are_mostly_not_a_digit(reader, mnist):
     digits = mnist.test_images[:2000].astype(np.float32) / 255
     halves = rd.halves(digits, mnist.test_labels[:2000], np.random.default_rng(12), 400)
     assert (reader_answers(reader, halves) == rd.NOT_A_DIGIT).mean() >= 0.5
+
+
+@pytest.mark.parametrize("side", [100, 200, 400])
+def test_single_mnist_test_digits_drawn_dark_on_white_read_right_at_any_size(reader, mnist, side):
+    right = 0
+    for image, label in zip(mnist.test_images[:100], mnist.test_labels[:100]):
+        page = Image.fromarray(255 - image).resize((side, side), Image.BICUBIC)
+        right += read_digits(page, reader).text == str(label)
+    assert right >= 95
+
+
+@pytest.mark.parametrize("side", [72, 144, 288])
+def test_a_thick_solid_one_and_a_thick_closed_four_read_right(reader, side):
+    one = Image.new("L", (side, side), 255)
+    four = Image.new("L", (side, side), 255)
+    s = side / 144
+    ImageDraw.Draw(one).rectangle((60 * s, 20 * s, 84 * s, 124 * s), fill=0)  # a sixth of the image wide
+    for line in ((90, 18, 30, 90), (30, 90, 115, 90), (90, 18, 90, 128)):
+        ImageDraw.Draw(four).line(tuple(v * s for v in line), fill=0, width=round(18 * s))
+    assert read_digits(one, reader).text == "1" and read_digits(four, reader).text == "4"
 
 
 def test_making_a_reader_model_writes_a_complete_file(mnist, tmp_path):

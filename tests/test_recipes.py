@@ -186,16 +186,15 @@ def test_shipped_models_can_be_named(tmp_path, monkeypatch):
     from digitnet.modelfile import resolve_model_path, shipped_model_path
 
     assert resolve_model_path("seed") == shipped_model_path("seed")
-    assert resolve_model_path(None) == shipped_model_path("best")
+    assert resolve_model_path(None) == shipped_model_path("reader")
     (tmp_path / "seed").write_bytes(b"")
     assert resolve_model_path("seed").name == "seed" and resolve_model_path("seed") != shipped_model_path("seed")
 
 
 def test_the_shipped_best_model_was_made_by_the_best_recipe_and_reaches_98_8_percent(mnist_test):
     from digitnet.evaluation import evaluate_model
-    from digitnet.modelfile import DEFAULT_MODEL, shipped_model_path
+    from digitnet.modelfile import shipped_model_path
 
-    assert DEFAULT_MODEL == "best"
     model = load_model(shipped_model_path("best"))
     assert load_recipe(str(shipped_model_path("best"))) == BEST
     evaluation = evaluate_model(model, mnist_test)

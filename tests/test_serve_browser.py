@@ -91,9 +91,10 @@ def probability_bars(card):
             for i in range(bars.count())]
 
 
-def test_drawing_seven_one_shows_the_answer_bars_input_and_activations(browser, server_url, artifacts):
+def test_drawing_seven_one_shows_the_answer_bars_input_and_activations(browser, server_url, artifacts, model):
+    sizes = model.network.layer_sizes
     page, errors = open_page(browser, server_url, 1280, 900)
-    sync_api.expect(page.locator("#model-info")).to_contain_text("784-128-64-10")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("-".join(map(str, sizes)))
     draw(page, SEVEN_ONE)
     sync_api.expect(page.locator("#text")).to_have_text("71", timeout=10_000)
     cards = page.locator("#digits .card")
@@ -102,13 +103,13 @@ def test_drawing_seven_one_shows_the_answer_bars_input_and_activations(browser, 
         card = cards.nth(i)
         assert card.get_attribute("data-digit") == str(expected)
         bars = probability_bars(card)
-        assert [digit for digit, _ in bars] == list(range(10))
+        assert [digit for digit, _ in bars] == list(range(len(model.classes)))
         assert max(bars, key=lambda bar: bar[1])[0] == expected
         assert abs(sum(p for _, p in bars) - 1) < 0.01
         assert card.locator(".prob.best").get_attribute("data-digit") == str(expected)
         assert card.locator(".input-image").count() == 1
-        assert card.locator(".heat-strip").count() == 2
-        assert "of 128 units active" in card.locator(".heat figcaption").first.text_content()
+        assert card.locator(".heat-strip").count() == len(sizes) - 2
+        assert f"of {sizes[1]} units active" in card.locator(".heat figcaption").first.text_content()
     page.screenshot(path=artifacts / "serve.png", full_page=True)
 
     page.locator("#undo").click()  # the 1 goes, the 7 stays

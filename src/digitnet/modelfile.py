@@ -31,7 +31,7 @@ CLASSES_BY_OUTPUTS = {DIGITS: [str(d) for d in range(DIGITS)],
                       DIGITS + 1: [str(d) for d in range(DIGITS)] + [NOT_A_DIGIT]}
 ZIP_SIGNATURE = b"PK\x03\x04"  # how every .npz archive starts
 SHIPPED_MODELS = ("reader", "best", "seed")
-DEFAULT_MODEL = "best"
+DEFAULT_MODEL = "reader"
 STATE_PREFIX = "state_"
 INPUT_SPEC = {
     "shape": [28, 28],
@@ -79,8 +79,8 @@ class Model:
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
-    """Path of a model that ships inside the package (``best``: the default, the best 10-digit recipe;
-    ``reader``: 10 digits + "not a digit" on deslanted crops; ``seed``: the original recipe)."""
+    """Path of a model that ships inside the package (``reader``: the default, 10 digits + "not a
+    digit" on deslanted crops; ``best``: the best 10-digit recipe; ``seed``: the original recipe)."""
     if name not in SHIPPED_MODELS:
         raise ModelFileError(f"no shipped model named {name!r}; shipped: {', '.join(SHIPPED_MODELS)}")
     return Path(str(resources.files("digitnet").joinpath("models", f"{name}.npz")))

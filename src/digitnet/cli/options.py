@@ -42,7 +42,7 @@ def positive_float(text: str) -> float:
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="PATH|NAME",
-                        help="model file (.npz), or a shipped model: best (the default), reader or seed")
+                        help="model file (.npz), or a shipped model: reader (the default), best or seed")
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:

@@ -213,19 +213,20 @@ STYLES_FOR_DIGIT = {
     8: (small_top_loop, open_top_loop), 9: (straight_stem, open_top_loop),
 }
 ANY_DIGIT_STYLES = (slanted, restroked)
+OWN_STYLE_SHARE = 0.5  # of the restyled digits that have styles of their own, this share gets one of those
 
 
 def restyled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each digit in one style drawn from those that fit it (``STYLES_FOR_DIGIT``, else slant or
-    stroke): digits (n, 28, 28) float32, labels (n,) -> (n, 28, 28). Half of the digits that have
-    their own styles get one of those; the rest are slanted or restroked."""
+    stroke): digits (n, 28, 28) float32, labels (n,) -> (n, 28, 28). ``OWN_STYLE_SHARE`` of the
+    digits that have their own styles get one of those; the rest are slanted or restroked."""
     out = digits.copy()
     choice = rng.random(len(digits))
     for style_index, style in enumerate(ANY_DIGIT_STYLES):
         picked = np.nonzero(np.floor(choice * len(ANY_DIGIT_STYLES)) == style_index)[0]
         if picked.size:
             out[picked] = style(digits[picked], rng)
-    own_style = rng.random(len(digits)) < 0.5
+    own_style = rng.random(len(digits)) < OWN_STYLE_SHARE
     for digit, styles in STYLES_FOR_DIGIT.items():
         which = rng.integers(0, len(styles), len(digits))
         for style_index, style in enumerate(styles):
@@ -240,6 +241,7 @@ def restyled(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -
 # ---------------------------------------------------------------------------------------------------
 
 def heights(digits: np.ndarray) -> np.ndarray:
+    """The height of each digit's ink in pixels: (n, h, w) -> (n,) int."""
     top, bottom, _, _ = ink_extent(digits)
     return bottom - top + 1
 
@@ -337,6 +339,7 @@ def fragments(digits: np.ndarray, rng: np.random.Generator, n: int) -> list[np.n
 # ---------------------------------------------------------------------------------------------------
 
 def _normalised_chunk(crops: list[np.ndarray], deslant: bool) -> np.ndarray:
+    """``normalised`` for one chunk, in one process (a crop without ink stays all zero)."""
     out = np.zeros((len(crops), SIDE * SIDE), np.float32)
     for i, crop in enumerate(crops):
         crop = tight_crop(crop)

@@ -227,14 +227,17 @@ function paintInput(canvas, rows) {
   canvas.getContext("2d").putImageData(image, 0, 0);
 }
 
+// A reader model's 11th output (index 10) is "not a digit": its column is labelled "×".
+const className = (d) => (d < 10 ? String(d) : "not a digit");
+
 function fillProbabilities(chart, probabilities, best) {
-  chart.setAttribute("aria-label", probabilities.map((p, d) => `${d}: ${(100 * p).toFixed(1)}%`).join(", "));
+  chart.setAttribute("aria-label", probabilities.map((p, d) => `${className(d)}: ${(100 * p).toFixed(1)}%`).join(", "));
   probabilities.forEach((p, d) => {
     const column = document.createElement("div");
     column.className = d === best ? "prob best" : "prob";
     column.dataset.digit = d;
     column.dataset.probability = p.toFixed(4);
-    column.title = `${d}: ${(100 * p).toFixed(1)}%`;
+    column.title = `${className(d)}: ${(100 * p).toFixed(1)}%`;
     const bar = document.createElement("div");
     bar.className = "prob-bar";
     bar.style.height = `${Math.max(1, 100 * p)}%`;
@@ -243,7 +246,7 @@ function fillProbabilities(chart, probabilities, best) {
     track.append(bar);
     const label = document.createElement("span");
     label.className = "prob-label";
-    label.textContent = d;
+    label.textContent = d < 10 ? d : "×";
     column.append(track, label);
     chart.append(column);
   });

@@ -1,0 +1,100 @@
+"""How well a model does the reader's job, from MNIST *test* digits only (never used in training).
+
+    python scripts/evaluate_reader_model.py [--model reader] [--against best] [--digits 500] [--json]
+
+For each model: accuracy on the 10,000 test digits prepared as the reader prepares crops (the most
+likely digit, and how many it calls "not a digit"); single test digits drawn dark on white at 100,
+200 and 400 px read through ``read_digits`` (exact text); how often crops that are not one digit
+(two touching test digits, a digit with a piece of its neighbour, half digits, fragments) are
+answered "not a digit"; and the seconds the model's file says its data and training took. Speed
+is printed as a ratio against the ``--against`` model in the same process.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+from PIL import Image
+
+from digitnet.data import load_dataset
+from digitnet.modelfile import DIGITS, load_model
+from digitnet.reader_model import mnist_as_reader_input
+from digitnet.reading import read_digits
+from digitnet.reading import reader_data as rd
+from digitnet.training import available_cores
+
+SIDES = (100, 200, 400)
+SEED = 20261201  # the draws of negatives and of single digits; no training or tuning uses it
+
+
+def single_digit_pages(images: np.ndarray, side: int) -> list[Image.Image]:
+    """Each MNIST digit drawn dark on white, scaled to side x side pixels."""
+    return [Image.fromarray(255 - image).resize((side, side), Image.BICUBIC) for image in images]
+
+
+def negatives(dataset, count: int) -> dict[str, list[np.ndarray]]:
+    digits = dataset.test_images.astype(np.float32) / 255
+    labels = dataset.test_labels.astype(np.int64)
+    rng = np.random.default_rng(SEED)
+    return {"two touching digits": rd.touching_pairs(digits, rng, count),
+            "digit + piece of neighbour": rd.with_neighbour_piece(digits, rng, count),
+            "half digit": rd.halves(digits, labels, rng, count),
+            "fragment or junction": rd.fragments(digits, rng, count)}
+
+
+def evaluate(model, dataset, digits: int, crops: dict[str, list[np.ndarray]]) -> dict:
+    workers = available_cores()
+    prepared = mnist_as_reader_input(dataset.test_images, model.deslants_input, workers)
+    probabilities = model.predict_proba(prepared)
+    result = {
+        "mnist_test_digits": float((probabilities[:, :DIGITS].argmax(axis=1) == dataset.test_labels).mean()),
+        "mnist_test_called_not_a_digit": float((probabilities.argmax(axis=1) == DIGITS).mean()),
+    }
+    chosen = np.random.default_rng(SEED).choice(len(dataset.test_labels), digits, replace=False)
+    for side in SIDES:
+        pages = single_digit_pages(dataset.test_images[chosen], side)
+        started = time.perf_counter()
+        right = sum(read_digits(page, model).text == str(label) for page, label in zip(pages, dataset.test_labels[chosen]))
+        result[f"single_digits_{side}px"] = right / digits
+        result[f"seconds_per_read_{side}px"] = (time.perf_counter() - started) / digits
+    if len(model.classes) > DIGITS:
+        for name, pieces in crops.items():
+            answers = model.predict_proba(rd.normalised(pieces, model.deslants_input, workers)).argmax(axis=1)
+            result[f"rejected: {name}"] = float((answers == DIGITS).mean())
+    x = prepared[:2000]
+    started = time.perf_counter()
+    for _ in range(5):
+        model.predict_proba(x)
+    result["seconds_per_1000_crops"] = (time.perf_counter() - started) / 10
+    m = model.metadata
+    result["data_seconds"], result["training_seconds"] = m.get("data_seconds"), m.get("training_seconds")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="reader")
+    parser.add_argument("--against", default="best", help="the model speed is compared with")
+    parser.add_argument("--digits", type=int, default=500, help="single test digits read at each size")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    dataset = load_dataset()
+    crops = negatives(dataset, 1000)
+    results = {name: evaluate(load_model(name), dataset, args.digits, crops) for name in (args.model, args.against)}
+    if args.json:
+        print(json.dumps(results))
+        return
+    keys = list(dict.fromkeys(k for r in results.values() for k in r))
+    print(f"{'':<40}" + "".join(f"{name:>12}" for name in results))
+    for key in keys:
+        cells = [results[name].get(key) for name in results]
+        print(f"{key:<40}" + "".join(f"{'-':>12}" if c is None else f"{c:>12.4f}" for c in cells))
+    ours, theirs = results[args.model], results[args.against]
+    print(f"prediction time {args.model} / {args.against}: "
+          f"{ours['seconds_per_1000_crops'] / theirs['seconds_per_1000_crops']:.2f}x per crop, "
+          f"{ours['seconds_per_read_200px'] / theirs['seconds_per_read_200px']:.2f}x per single-digit read at 200 px")
+
+
+if __name__ == "__main__":
+    main()
