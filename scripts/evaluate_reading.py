@@ -84,8 +84,9 @@ def with_totals(results: dict) -> dict:
     rows = dict(results)
     counts = np.array([r.pop("_counts") for r in rows.values()])
     pages = sum(r["pages"] for r in rows.values())
-    rows["all (mean over conditions)"] = {"pages": pages, **{
-        key: float(np.mean([r[key] for r in results.values()])) for key in ("exact_string", "per_digit", "seconds_per_page")}}
+    keys = ("exact_string", "per_digit", "seconds_per_page")
+    rows["all (mean over conditions)"] = {"pages": pages,
+                                          **{key: float(np.mean([r[key] for r in results.values()])) for key in keys}}
     rows["all (over pages)"] = {"pages": pages, "exact_string": counts[:, 0].sum() / pages,
                                 "per_digit": counts[:, 1].sum() / counts[:, 2].sum(),
                                 "seconds_per_page": float(np.sum([r["seconds_per_page"] * r["pages"]

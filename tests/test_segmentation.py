@@ -19,7 +19,7 @@ from digitnet.reading.synthetic import mnist_glyph
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model()
+    return load_model("best")  # 10 outputs: the tests below add an 11th to it
 
 
 def first_test_digit(mnist, label: int, height: int, skip: int = 0) -> np.ndarray:
@@ -134,7 +134,7 @@ def test_cli_library_and_web_api_read_the_same_text(model, mnist, tmp_path, caps
     path = tmp_path / "row.png"
     image.save(path)
     library = read_digits(path, model).to_dict(str(path))
-    assert main(["predict", "--json", str(path)]) == 0
+    assert main(["predict", "--json", "--model", "best", str(path)]) == 0
     cli = __import__("json").loads(capsys.readouterr().out)
     with fastapi.TestClient(create_app(model)) as client:
         web = client.post("/api/read", content=path.read_bytes()).json()

@@ -74,7 +74,8 @@ def shape_prior(blob: Blob, digit_height: float, wide: float = WIDE) -> float:
 def best_path(edges: list[Candidate], scores: np.ndarray, part_count: int) -> list[Candidate]:
     """The edges of the highest-scoring path from node 0 to node ``part_count``.
 
-    scores: (len(edges),) log-score of each edge (the network's and the prior's together). Ties go to the path found first, edges taken in order of their end node.
+    scores: (len(edges),) log-score of each edge (the network's and the prior's together). Ties go
+    to the path found first, edges taken in order of their end node.
     """
     best = np.full(part_count + 1, -np.inf)
     best[0] = 0.0

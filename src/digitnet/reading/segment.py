@@ -154,8 +154,9 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
 
 def stacked_clusters(pieces: list[Blob]) -> list[list[Blob]]:
     """Group pieces that lie over one another with a gap of at most ``PIECE_GAP`` times the taller's
-    height (and make at most twice the tallest piece or group so far together): a sweep from left to right that compares each piece
-    with the pieces whose columns reach its first column, joining groups with a union-find."""
+    height (and make at most twice the tallest piece or group so far together): a sweep from left
+    to right that compares each piece with the pieces whose columns reach its first column, joining
+    groups with a union-find."""
     parent = list(range(len(pieces)))
     tallest = max(p.height for p in pieces)
     boxes = [list(p.box) for p in pieces]  # the box of each group, kept at its root
