@@ -136,7 +136,7 @@ def test_cli_library_and_web_api_read_the_same_text(model, mnist, tmp_path, caps
     library = read_digits(path, model).to_dict(str(path))
     assert main(["predict", "--json", "--model", "best", str(path)]) == 0
     cli = __import__("json").loads(capsys.readouterr().out)
-    with fastapi.TestClient(create_app(model)) as client:
+    with fastapi.TestClient(create_app(model), base_url="http://127.0.0.1") as client:
         web = client.post("/api/read", content=path.read_bytes()).json()
     assert cli["text"] == library["text"] == web["text"]
     assert cli["confidence"] == library["confidence"] == web["confidence"]
