@@ -12,7 +12,7 @@ from digitnet.errors import ImageError
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
 from digitnet.reading import read_digits
-from digitnet.reading.lattice import Candidate, best_path
+from digitnet.reading.lattice import MAX_WIDTH, Candidate, best_path, candidates
 from digitnet.reading.segment import Blob
 from digitnet.reading.synthetic import mnist_glyph
 
@@ -92,6 +92,16 @@ def test_best_path_can_skip_a_speck():
     scores = np.array([np.log(0.99), np.log(0.01), speck.prior, np.log(0.02), np.log(0.01), np.log(0.99)])
     assert [(e.start, e.end, e.blob is None) for e in best_path(edges, scores, 3)] == [
         (0, 1, False), (1, 2, True), (2, 3, False)]
+
+
+def test_a_wide_piece_cut_into_parts_can_be_put_back_together_but_two_pieces_that_wide_cannot():
+    height = 20
+    parts = [Blob((k * 10, 0, k * 10 + 10, height), (k + 1,)) for k in range(5)]  # 50 px: 2.5 digit heights
+    assert 4 * 10 > MAX_WIDTH * height
+    whole = [(e.start, e.end) for e in candidates(parts, [0] * 5, height) if e.blob is not None]
+    two_pieces = [(e.start, e.end) for e in candidates(parts, [0, 0, 1, 1, 1], height) if e.blob is not None]
+    assert (0, 5) in whole and (0, 4) not in whole and (1, 5) not in whole
+    assert (0, 5) not in two_pieces
 
 
 def with_not_a_digit_output(model: Model, bias: float) -> Model:

@@ -3,7 +3,8 @@
 A row is a sequence of parts (ink pieces, and the parts blobs of touching digits were cut into),
 cluster by cluster from left to right. The graph's nodes are the places between consecutive parts;
 an edge from node i to node j is the candidate digit made of parts i..j-1 (candidate merges of
-broken pieces and of cut parts alike), or, for a small part standing alone, skipping it as a speck.
+broken pieces and of cut parts alike; every ink piece, however wide, is a candidate whole), or,
+for a small part standing alone, skipping it as a speck.
 Each candidate digit is scored by the network (one batched call for the whole image, made by the
 reader): log P(digit) plus a light prior: the geometry doubts candidates much wider or much
 shorter than the row's digits (an uncut piece less so: some digits are wide) and digits made of
@@ -20,7 +21,8 @@ from digitnet.reading.segment import Blob, union
 
 MAX_CANDIDATES = 2500  # an image whose graphs hold more candidate digits than this is refused
 MAX_PARTS = 10        # a candidate digit is made of at most this many consecutive parts...
-MAX_WIDTH = 1.5       # ...and is at most this many of the row's digit heights wide
+MAX_WIDTH = 1.5       # ...and is at most this many of the row's digit heights wide, unless its parts
+                      # make up one whole ink piece (a wide digit that was cut must be put back together)
 WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
 WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide)...
 SHORT = 0.65          # ...or shorter than this many
@@ -51,11 +53,13 @@ def candidates(parts: list[Blob], pieces: list[int], digit_height: float) -> lis
             edges.append(Candidate(start, start + 1, None, SKIP_SCORE))
         for end in range(start + 1, min(len(parts), start + MAX_PARTS) + 1):
             blob = union(parts[start:end])
-            if end - start > 1 and blob.width > MAX_WIDTH * digit_height:
-                break
             at_cut = end < len(parts) and pieces[end - 1] == pieces[end]
             whole_piece = (start == 0 or pieces[start - 1] != pieces[start]) and pieces[start] == pieces[end - 1] \
                 and not at_cut
+            if end - start > 1 and blob.width > MAX_WIDTH * digit_height and not whole_piece:
+                if pieces[end - 1] != pieces[start]:
+                    break  # wider still from here on, and never one whole piece
+                continue  # the parts so far may still add up to their whole piece
             paper = sum(max(0, b.box[0] - a.box[2]) for a, b in zip(parts[start : end - 1], parts[start + 1 : end]))
             prior = (shape_prior(blob, digit_height, WHOLE_WIDE if whole_piece else WIDE) + CUT_SCORE * at_cut
                      - GAP_WEIGHT * paper / digit_height)
