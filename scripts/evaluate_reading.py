@@ -2,10 +2,13 @@
 
     python scripts/evaluate_reading.py [--pages 20] [--seed 20261122] [--model PATH] [--json]
                                        [--reader-src DIR] [--save FILE.json] [--compare FILE.json]
+                                       [--development] [--conditions A,B,...]
 
 Pages are made by ``digitnet.reading.synthetic`` (of this checkout) from MNIST *test* digits,
 handwriting fonts and drawn strokes, with a seed that the tests and the tuning never use, and saved
-as PNG files. A reader process then reads them: by default this checkout's ``digitnet``; with
+as PNG files. ``--development`` makes the pages for tuning the reader instead: from the last 5,000
+MNIST *training* digits (which the reader model holds out of its training), with seed 7, and only
+the conditions whose digits are all MNIST digits (no fonts, no drawn styles). A reader process then reads them: by default this checkout's ``digitnet``; with
 ``--reader-src DIR`` the ``digitnet`` package found in DIR (e.g. ``src/`` of a ``git worktree`` of
 an older commit), so that the previous reader is measured on the very same pages. Exact string:
 the whole text is right. Per digit: the fraction of written digits found (box IoU >= 0.5) and read
@@ -26,9 +29,13 @@ import numpy as np
 
 import digitnet
 from digitnet.data import load_dataset
+from digitnet.reader_model import VALIDATION_DIGITS
 from digitnet.reading.synthetic import CONDITIONS, box_iou, make_page
 
 HELD_ASIDE_SEED = 20261122
+DEVELOPMENT_SEED = 7
+DEVELOPMENT_DIGITS = VALIDATION_DIGITS  # the last training digits, held out of the reader model's training
+DEVELOPMENT_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))
 READER = """
 import json, sys, time
 from digitnet.modelfile import load_model
@@ -43,14 +50,23 @@ for path in sys.argv[2:]:
 """
 
 
-def measure(pages: int, seed: int, model: str | None, reader_src: str | None) -> dict:
-    """{condition: {"pages", "exact_string", "per_digit", "seconds_per_page", "_counts"}} for every condition."""
+def measure(pages: int, seed: int, model: str | None, reader_src: str | None, development: bool = False,
+            conditions: tuple[str, ...] = CONDITIONS) -> dict:
+    """{condition: {"pages", "exact_string", "per_digit", "seconds_per_page", "_counts"}} for each of
+    ``conditions`` (with ``development``, those of ``DEVELOPMENT_CONDITIONS``, on pages of held-out
+    training digits). Each condition's pages are the same whichever others are measured."""
     dataset = load_dataset()
+    if development:
+        images, labels = dataset.train_images[-DEVELOPMENT_DIGITS:], dataset.train_labels[-DEVELOPMENT_DIGITS:]
+    else:
+        images, labels = dataset.test_images, dataset.test_labels
     raw = {}
     with tempfile.TemporaryDirectory() as folder:
         for number, condition in enumerate(CONDITIONS):
+            if condition not in conditions or development and condition not in DEVELOPMENT_CONDITIONS:
+                continue
             rng = np.random.default_rng([seed, number])
-            written = [make_page(condition, rng, dataset.test_images, dataset.test_labels) for _ in range(pages)]
+            written = [make_page(condition, rng, images, labels) for _ in range(pages)]
             paths = [str(Path(folder) / f"{condition}-{i}.png") for i in range(pages)]
             for page, path in zip(written, paths):
                 page.image.save(path)
@@ -97,14 +113,22 @@ def with_totals(results: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=HELD_ASIDE_SEED)
+    parser.add_argument("--seed", type=int, help=f"default {HELD_ASIDE_SEED} ({DEVELOPMENT_SEED} with --development)")
+    parser.add_argument("--development", action="store_true",
+                        help="pages for tuning: held-out MNIST training digits, MNIST-only conditions")
     parser.add_argument("--model", help="model file or shipped model name (default: the reader's default model)")
+    parser.add_argument("--conditions", type=lambda text: tuple(text.split(",")), default=CONDITIONS,
+                        help="comma-separated conditions to measure (default: all)")
     parser.add_argument("--reader-src", help="folder holding the digitnet package to measure (default: this one)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--save", help="write the table to this JSON file")
     parser.add_argument("--compare", help="a table saved by --save, printed beside this run's")
     args = parser.parse_args()
-    results = with_totals(measure(args.pages, args.seed, args.model, args.reader_src))
+    seed = args.seed if args.seed is not None else DEVELOPMENT_SEED if args.development else HELD_ASIDE_SEED
+    unknown = set(args.conditions) - set(CONDITIONS)
+    if unknown:
+        parser.error(f"unknown conditions: {', '.join(sorted(unknown))} (known: {', '.join(CONDITIONS)})")
+    results = with_totals(measure(args.pages, seed, args.model, args.reader_src, args.development, args.conditions))
     if args.save:
         Path(args.save).write_text(json.dumps(results, indent=1) + "\n")
     if args.json:

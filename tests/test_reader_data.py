@@ -103,6 +103,18 @@ def test_open_loops_lose_a_little_ink_in_their_upper_part(digits):
     assert (lost > 1).all() and (lost < 0.25 * zeros.sum(axis=(1, 2))).all()
 
 
+def test_broken_strokes_lose_thin_bands_of_ink_and_fall_into_more_pieces(digits):
+    images, _ = digits
+    sample = images[:100]
+    cut = rd.broken(sample, np.random.default_rng(0))
+    lost = 1 - cut.sum(axis=(1, 2)) / sample.sum(axis=(1, 2))
+    assert (cut <= sample + 1e-6).all()  # ink is only taken away
+    assert (lost > 0.02).all() and np.median(lost) < 0.25
+    pieces_before = np.array([components(c) for c in sample])
+    pieces_after = np.array([components(c) for c in cut])
+    assert (pieces_after > pieces_before).mean() > 0.5
+
+
 def test_slanting_leans_digits_both_ways_up_to_25_degrees(digits):
     ones = of_digit(digits, 1)
     leaned = rd.slanted(ones, np.random.default_rng(0))

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from digitnet.reading.segment import Blob
 
 CUT_WIDTH = 0.9    # a blob wider than this many of its row's digit heights is cut into parts
-MIN_PART = 0.22    # parts are at least this many digit heights wide (cuts are this far apart)
+MIN_PART = 0.12    # parts are at least this many digit heights wide (cuts are this far apart)
 MAX_CUTS = 40      # at most this many cuts through one blob (a string of ~10 touching digits)
 
 

@@ -4,7 +4,8 @@ The reader feeds its network crops normalised by ``normalise.mnist_style``; this
 digits through that same function, so the network sees at training time what it is shown when
 reading. Before normalising, it adds what MNIST has too little of:
 
-- styles (label: the digit): slant up to 25 degrees, thick and thin strokes, an 8 with a small
+- styles (label: the digit): slant up to 25 degrees, thick and thin strokes, strokes broken by
+  thin gaps, an 8 with a small
   or open top loop, a crossed 7, a 1 with a flag and a base, a 4 with a closed top, a 9 with a
   straight stem;
 - negatives (label ``NOT_A_DIGIT``, 10): two digits slid together until their strokes join, a
@@ -110,6 +111,23 @@ def restroked(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return digits + np.abs(amount)[:, None, None].astype(np.float32) * (target - digits)
 
 
+def broken(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One or two thin bands of paper across each digit, at any angle (a pen that skips)."""
+    n = len(digits)
+    rows, cols = np.indices((SIDE, SIDE), dtype=np.float32)
+    top, bottom, left, right = ink_extent(digits)
+    out = digits.copy()
+    for band in range(2):
+        angle = rng.uniform(0, np.pi, n)
+        # A line through a random point of the ink's box, and the distance of every pixel from it.
+        row, col = rng.uniform(top, bottom + 1), rng.uniform(left, right + 1)
+        distance = np.abs((rows[None] - row[:, None, None]) * np.cos(angle)[:, None, None]
+                          - (cols[None] - col[:, None, None]) * np.sin(angle)[:, None, None])
+        width = rng.uniform(0.8, 2.2, n) * (band == 0 or rng.random(n) < 0.5)  # a second band for half
+        out *= np.clip(distance - width[:, None, None] / 2, 0, 1)
+    return out
+
+
 def small_top_loop(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Squeeze the top part of each digit sideways (an 8 whose top loop is small), blending back to
     full width below the middle."""
@@ -206,12 +224,12 @@ def straight_stem(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return draw_segments(kept, start, end, rng.uniform(1.8, 2.6, n))
 
 
-# Which styles each digit may get (every digit may be slanted or restroked).
+# Which styles each digit may get (every digit may be slanted, restroked or broken).
 STYLES_FOR_DIGIT = {
     0: (open_top_loop,), 1: (flag_and_base,), 4: (closed_top,), 7: (crossed,),
     8: (small_top_loop, open_top_loop), 9: (straight_stem, open_top_loop),
 }
-ANY_DIGIT_STYLES = (slanted, restroked)
+ANY_DIGIT_STYLES = (slanted, restroked, broken)
 OWN_STYLE_SHARE = 0.5  # of the restyled digits that have styles of their own, this share gets one of those
 
 

@@ -22,6 +22,8 @@ SPECK_FRACTION = 0.25   # a piece whose longer side is below this fraction of th
 PIECE_GAP = 0.3         # pieces over one another at most this fraction of the digit height apart are grouped
 MAX_PIECES = 1500       # an image with more pieces of ink than this (specks aside) is refused
 MAX_DIGITS = 400        # ... and so is one with more clusters (digits, or digits touching) than this
+SMALL_CLUSTER = 0.5     # a cluster less than this fraction of the digit height high joins the nearest row...
+ROW_REACH = 0.5         # ...if it is at most this many digit heights above or below it
 
 
 @dataclass
@@ -209,14 +211,39 @@ def typical_height(blobs: list[Blob]) -> float:
 
 
 def in_reading_order(clusters: list[list[Blob]]) -> list[list[list[Blob]]]:
-    """Group clusters into rows: rows top to bottom, each left to right. Taken from top to bottom (by
-    their vertical centres), a cluster joins the row above when its centre lies between that row's
-    highest top and lowest bottom, or the row's centre within the cluster's height; else it starts
-    a row. (A digit broken into pieces far apart still joins the row of its first piece.)"""
+    """Group clusters into rows: rows top to bottom, each left to right.
+
+    Rows are made of the clusters at least ``SMALL_CLUSTER`` of a digit high: taken from top to bottom
+    (by their vertical centres), a cluster joins the row above when its centre lies between that
+    row's highest top and lowest bottom, or the row's centre within the cluster's height; else it
+    starts a row. A smaller cluster (a piece a skipping pen broke off a digit, a fragment) then joins
+    the row nearest to it, if that row is at most ``ROW_REACH`` of a digit above or below it; the
+    small clusters far from every row make rows of their own, the same way.
+    """
     boxes = [union(cluster).box for cluster in clusters]
+    height = typical_height([union(cluster) for cluster in clusters])
+    small = [i for i in range(len(clusters)) if boxes[i][3] - boxes[i][1] < SMALL_CLUSTER * height]
+    rows = _rows_by_centre(boxes, [i for i in range(len(clusters)) if i not in set(small)])
+    spans = [(min(boxes[k][1] for k in row), max(boxes[k][3] for k in row)) for row in rows]
+    far = []
+    for i in small:
+        y0, y1 = boxes[i][1], boxes[i][3]
+        distances = [max(top - y1, y0 - bottom, 0) for top, bottom in spans]
+        nearest = int(np.argmin(distances)) if distances else -1
+        if nearest >= 0 and distances[nearest] <= ROW_REACH * height:
+            rows[nearest].append(i)
+        else:
+            far.append(i)
+    rows += _rows_by_centre(boxes, far)
+    rows.sort(key=lambda row: min(boxes[k][1] + boxes[k][3] for k in row))
+    return [[clusters[k] for k in sorted(row, key=lambda k: boxes[k][0])] for row in rows]
+
+
+def _rows_by_centre(boxes: list[tuple[int, int, int, int]], chosen: list[int]) -> list[list[int]]:
+    """The clusters ``chosen`` (indices into ``boxes``) grouped into rows by the rule of ``in_reading_order``."""
     rows: list[list[int]] = []
     top = bottom = 0
-    for i in sorted(range(len(clusters)), key=lambda k: boxes[k][1] + boxes[k][3]):
+    for i in sorted(chosen, key=lambda k: boxes[k][1] + boxes[k][3]):
         y0, y1 = boxes[i][1], boxes[i][3]
         if rows and (top <= (y0 + y1) / 2 <= bottom or y0 <= (top + bottom) / 2 <= y1):
             rows[-1].append(i)
@@ -224,4 +251,4 @@ def in_reading_order(clusters: list[list[Blob]]) -> list[list[list[Blob]]]:
         else:
             rows.append([i])
             top, bottom = y0, y1
-    return [[clusters[k] for k in sorted(row, key=lambda k: boxes[k][0])] for row in rows]
+    return rows

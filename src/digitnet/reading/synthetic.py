@@ -30,6 +30,7 @@ CONDITIONS = (
 )
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
            "tilted_line": (0.05, 0.15)}  # gaps between digits, in digit heights (negative: overlap)
+MAX_OVERLAP = 0.35  # neighbours overlap by at most this share of the narrower one's width
 
 
 @dataclass
@@ -168,9 +169,15 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
         text.append(str(label))
     margin = height
     spacing = SPACING.get(condition, (0.25, 0.6))
-    gap = lambda: int(height * rng.uniform(*spacing))  # noqa: E731
+    gaps = [int(height * rng.uniform(*spacing)) for _ in glyphs]  # after each glyph
+    # Touching digits overlap by at most a share of the narrower one: a 1 hidden inside its neighbour
+    # is not a touching pair anyone could read.
+    for k in range(len(glyphs) - 1):
+        gaps[k] = max(gaps[k], -int(MAX_OVERLAP * min(glyphs[k].shape[1], glyphs[k + 1].shape[1])))
     rise = np.tan(np.radians(rng.uniform(3, 8) * rng.choice([-1, 1]))) if condition == "tilted_line" else 0.0
-    row_widths = [sum(g.shape[1] for g in glyphs[r * digits : (r + 1) * digits]) + gap() * digits for r in range(rows)]
+    row_widths = [sum(g.shape[1] + max(gap, 0) for g, gap in zip(glyphs[r * digits : (r + 1) * digits],
+                                                                  gaps[r * digits : (r + 1) * digits]))
+                  for r in range(rows)]
     width = max(row_widths) + 2 * margin
     page_height = int(rows * height * 1.9 + 2 * margin + abs(rise) * width)
     ink = np.zeros((page_height, width), dtype=np.float32)
@@ -178,13 +185,13 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
     for r in range(rows):
         x = margin + int(rng.integers(0, height // 2 + 1))
         base = margin + int(r * height * 1.9) + (int(-rise * width) if rise < 0 else 0)
-        for glyph in glyphs[r * digits : (r + 1) * digits]:
+        for glyph, gap in zip(glyphs[r * digits : (r + 1) * digits], gaps[r * digits : (r + 1) * digits]):
             y = base + int(rise * x) + int(rng.integers(0, height // 5 + 1))
             h, w = glyph.shape
             ink[y : y + h, x : x + w] = np.maximum(ink[y : y + h, x : x + w], glyph)
             ys, xs = np.nonzero(glyph > 0.25)
             boxes.append((x + int(xs.min()), y + int(ys.min()), x + int(xs.max()) + 1, y + int(ys.max()) + 1))
-            x += w + gap()
+            x += w + gap
     image = _render(ink, condition, rng, height)
     return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition)
 
