@@ -1,13 +1,16 @@
-"""How well a model does the reader's job, from MNIST *test* digits only (never used in training).
+"""How well a model does the reader's job, on MNIST digits it never trained on (test digits by default).
 
     python scripts/evaluate_reader_model.py [--model reader] [--against best] [--digits 500] [--json]
+                                            [--development]
 
 For each model: accuracy on the 10,000 test digits prepared as the reader prepares crops (the most
 likely digit, and how many it calls "not a digit"); single test digits drawn dark on white at 100,
 200 and 400 px read through ``read_digits`` (exact text); how often crops that are not one digit
 (two touching test digits, a digit with a piece of its neighbour, half digits, fragments) are
 answered "not a digit"; and the seconds the model's file says its data and training took. Speed
-is printed as a ratio against the ``--against`` model in the same process.
+is printed as a ratio against the ``--against`` model in the same process. ``--development``
+measures on the last 5,000 MNIST *training* digits instead (held out of the reader model's
+training): the figures to choose a recipe by.
 """
 
 import argparse
@@ -19,10 +22,10 @@ from PIL import Image
 
 from digitnet.data import load_dataset
 from digitnet.modelfile import DIGITS, load_model
-from digitnet.reader_model import mnist_as_reader_input
+from digitnet.reader_model import VALIDATION_DIGITS, mnist_as_reader_input
 from digitnet.reading import read_digits
 from digitnet.reading import reader_data as rd
-from digitnet.training import available_cores
+from digitnet.reading.normalise import available_cores
 
 SIDES = (100, 200, 400)
 SEED = 20261201  # the draws of negatives and of single digits; no training or tuning uses it
@@ -33,9 +36,9 @@ def single_digit_pages(images: np.ndarray, side: int) -> list[Image.Image]:
     return [Image.fromarray(255 - image).resize((side, side), Image.BICUBIC) for image in images]
 
 
-def negatives(dataset, count: int) -> dict[str, list[np.ndarray]]:
-    digits = dataset.test_images.astype(np.float32) / 255
-    labels = dataset.test_labels.astype(np.int64)
+def negatives(images: np.ndarray, labels: np.ndarray, count: int) -> dict[str, list[np.ndarray]]:
+    digits = images.astype(np.float32) / 255
+    labels = labels.astype(np.int64)
     rng = np.random.default_rng(SEED)
     return {"two touching digits": rd.touching_pairs(digits, rng, count),
             "digit + piece of neighbour": rd.with_neighbour_piece(digits, rng, count),
@@ -43,19 +46,20 @@ def negatives(dataset, count: int) -> dict[str, list[np.ndarray]]:
             "fragment or junction": rd.fragments(digits, rng, count)}
 
 
-def evaluate(model, dataset, digits: int, crops: dict[str, list[np.ndarray]]) -> dict:
+def evaluate(model, images: np.ndarray, labels: np.ndarray, digits: int, crops: dict[str, list[np.ndarray]]) -> dict:
+    """The figures of one model on MNIST digits ``images`` (n, 28, 28) uint8 with ``labels`` (n,)."""
     workers = available_cores()
-    prepared = mnist_as_reader_input(dataset.test_images, model.deslants_input, workers)
+    prepared = mnist_as_reader_input(images, model.deslants_input, workers)
     probabilities = model.predict_proba(prepared)
     result = {
-        "mnist_test_digits": float((probabilities[:, :DIGITS].argmax(axis=1) == dataset.test_labels).mean()),
-        "mnist_test_called_not_a_digit": float((probabilities.argmax(axis=1) == DIGITS).mean()),
+        "mnist_digits": float((probabilities[:, :DIGITS].argmax(axis=1) == labels).mean()),
+        "mnist_digits_called_not_a_digit": float((probabilities.argmax(axis=1) == DIGITS).mean()),
     }
-    chosen = np.random.default_rng(SEED).choice(len(dataset.test_labels), digits, replace=False)
+    chosen = np.random.default_rng(SEED).choice(len(labels), digits, replace=False)
     for side in SIDES:
-        pages = single_digit_pages(dataset.test_images[chosen], side)
+        pages = single_digit_pages(images[chosen], side)
         started = time.perf_counter()
-        right = sum(read_digits(page, model).text == str(label) for page, label in zip(pages, dataset.test_labels[chosen]))
+        right = sum(read_digits(page, model).text == str(label) for page, label in zip(pages, labels[chosen]))
         result[f"single_digits_{side}px"] = right / digits
         result[f"seconds_per_read_{side}px"] = (time.perf_counter() - started) / digits
     if len(model.classes) > DIGITS:
@@ -78,10 +82,16 @@ def main() -> None:
     parser.add_argument("--against", default="best", help="the model speed is compared with")
     parser.add_argument("--digits", type=int, default=500, help="single test digits read at each size")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--development", action="store_true",
+                        help="measure on the held-out MNIST training digits (for choosing a recipe)")
     args = parser.parse_args()
     dataset = load_dataset()
-    crops = negatives(dataset, 1000)
-    results = {name: evaluate(load_model(name), dataset, args.digits, crops) for name in (args.model, args.against)}
+    if args.development:
+        images, labels = dataset.train_images[-VALIDATION_DIGITS:], dataset.train_labels[-VALIDATION_DIGITS:]
+    else:
+        images, labels = dataset.test_images, dataset.test_labels
+    crops = negatives(images, labels, 1000)
+    results = {name: evaluate(load_model(name), images, labels, args.digits, crops) for name in (args.model, args.against)}
     if args.json:
         print(json.dumps(results))
         return

@@ -6,6 +6,7 @@ MNIST *test* digits and handwriting-font digits on paper, each page under one re
 (see digitnet.reading.synthetic), plus a single thin-pen "3" on white like the original's sample.
 """
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ PAGES = {  # file name -> (condition, digits per row)
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     dataset = load_dataset()
     EXAMPLES.mkdir(exist_ok=True)
     rng = np.random.default_rng(SEED)

@@ -32,7 +32,7 @@ def test_the_reader_says_not_a_digit_and_deslants(reader):
 def test_the_reader_reads_mnist_test_digits_prepared_as_crops(reader, mnist):
     test = mnist_as_reader_input(mnist.test_images[:1000], reader.deslants_input)
     scores = digit_scores(reader, Split(test, mnist.test_labels[:1000].astype(np.int64)))
-    assert scores["test_accuracy"] >= 0.98 and scores["test_not_a_digit"] <= 0.02
+    assert scores["test_accuracy"] >= 0.985 and scores["test_not_a_digit"] <= 0.01
 
 
 def reader_answers(reader, crops) -> np.ndarray:
@@ -45,10 +45,15 @@ def test_two_touching_mnist_test_digits_are_mostly_not_a_digit(reader, mnist):
     assert (reader_answers(reader, pairs) == rd.NOT_A_DIGIT).mean() >= 0.8
 
 
-def test_half_mnist_test_digits_are_mostly_not_a_digit(reader, mnist):
+def test_half_mnist_test_digits_that_are_no_digit_themselves_are_mostly_not_a_digit(reader, mnist):
+    # As in the reader's training data, halves that the 10-digit model reads surely as a digit (the
+    # bottom of an 8 is an 0, either side of a 1 a 1) are left out: a person reads those as digits too.
     digits = mnist.test_images[:2000].astype(np.float32) / 255
     halves = rd.halves(digits, mnist.test_labels[:2000], np.random.default_rng(12), 400)
-    assert (reader_answers(reader, halves) == rd.NOT_A_DIGIT).mean() >= 0.5
+    crops = rd.normalised(halves, reader.deslants_input)
+    digit_like = load_model("best").predict_proba(crops)[:, :10].max(axis=1) >= rd.DIGIT_LIKE
+    answers = reader.predict_proba(crops).argmax(axis=1)
+    assert (~digit_like).sum() >= 100 and (answers[~digit_like] == rd.NOT_A_DIGIT).mean() >= 0.6
 
 
 @pytest.mark.parametrize("side", [100, 200, 400])
@@ -57,7 +62,7 @@ def test_single_mnist_test_digits_drawn_dark_on_white_read_right_at_any_size(rea
     for image, label in zip(mnist.test_images[:100], mnist.test_labels[:100]):
         page = Image.fromarray(255 - image).resize((side, side), Image.BICUBIC)
         right += read_digits(page, reader).text == str(label)
-    assert right >= 95
+    assert right >= 97
 
 
 @pytest.mark.parametrize("side", [72, 144, 288])
@@ -78,6 +83,6 @@ def test_making_a_reader_model_writes_a_complete_file(mnist, tmp_path):
     model = load_model(tmp_path / "r.npz")
     assert model.classes[-1] == "not a digit" and model.deslants_input
     m = model.metadata
-    assert m["recipe"]["name"] == "reader" and m["data"]["train_digits"] == 300 + int(0.25 * 300)
+    assert m["recipe"]["name"] == "reader" and m["data"]["train_digits"] == 300 + int(recipe.mix.styled * 300)
     assert len(m["history"]) == 1 and 0 <= m["metrics"]["test_accuracy"] <= 1
     assert m["calibration"]["temperature"] > 0

@@ -34,11 +34,7 @@ def pages(condition, mnist, count=PAGES_PER_CONDITION):
     return [make_page(condition, rng, mnist.test_images, mnist.test_labels) for _ in range(count)]
 
 
-KNOWN_MISREADS = {"style_open_eight": "the reader model reads an 8 with an open top loop as 0 (segmentation is right)"}
-
-
-@pytest.mark.parametrize("condition", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_MISREADS[c], strict=False))
-                                       if c in KNOWN_MISREADS else c for c in CONDITIONS])
+@pytest.mark.parametrize("condition", CONDITIONS)
 def test_each_condition_is_read_with_right_count_order_boxes_and_mostly_right_digits(condition, model, mnist):
     """Outside the hard conditions, most pages (2 of 3) have every digit found, in reading order with
     the right boxes; a page where a wide digit is read as two is the segmenter's known failure."""

@@ -39,7 +39,7 @@ from digitnet.reading.ink import measure_ink
 
 EXAMPLES = Path(digitnet.__file__).resolve().parents[2] / "examples"  # in a source checkout
 photo = EXAMPLES / "shadow-noise-photo.jpg"
-TRUE_TEXT = "1053"  # the page holds MNIST test digits 1, 0, 5, 3 (scripts/make_examples.py prints them)
+TRUE_TEXT = "0851"  # the page holds MNIST test digits 0, 8, 5, 1 (scripts/make_examples.py prints them)
 
 image = load_image(photo)  # a PIL image, EXIF orientation applied; refuses non-images with one line
 grey = np.asarray(image.convert("L"), dtype=np.float32) / 255  # (height, width) in [0, 1]

@@ -25,7 +25,7 @@ MAX_WIDTH = 1.5       # ...and is at most this many of the row's digit heights w
                       # make up one whole ink piece (a wide digit that was cut must be put back together)
 WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
 WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide)...
-SHORT = 0.65          # ...or shorter than this many
+SHORT = 0.8          # ...or shorter than this many
 PRIOR_WEIGHT = 4.0    # log-score lost per digit height beyond those bounds
 SPECK_SIDE = 0.5      # a part whose longer side is below this many digit heights may be skipped...
 SKIP_SCORE = np.log(0.05)  # ...at the cost of this log-score

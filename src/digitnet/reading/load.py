@@ -13,7 +13,6 @@ than ``MIN_SIDE`` pixels on a side. Decoders' warnings (Pillow's, libtiff's) nev
 """
 
 import ctypes
-import ctypes.util
 import io
 import os
 import warnings
@@ -42,7 +41,12 @@ def _silence_libtiff() -> None:
     that matter as exceptions, which ``decoding`` turns into ImageError."""
     bundled = [*Path(PIL.__file__).parent.parent.glob("pillow.libs/libtiff*"),
                *Path(PIL.__file__).parent.glob(".dylibs/libtiff*")]
-    for library in [str(p) for p in bundled] or [ctypes.util.find_library("tiff")]:
+    libraries = [str(p) for p in bundled]
+    if not libraries:
+        from ctypes.util import find_library  # here only: it imports subprocess and tempfile (20 ms)
+
+        libraries = [find_library("tiff")]
+    for library in libraries:
         if library:
             libtiff = ctypes.CDLL(library)
             libtiff.TIFFSetWarningHandler(None)

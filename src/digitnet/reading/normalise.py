@@ -3,7 +3,6 @@
 1.0 on 0.0. The reader's training data (``reading.reader_data``) goes through the same function."""
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -195,6 +194,8 @@ def normalised(crops, deslant: bool, workers: int = 1) -> np.ndarray:
     if workers <= 1 or len(chunks) <= 1:
         parts = [_normalised_chunk(chunk, deslant) for chunk in chunks]
     else:
+        from concurrent.futures import ProcessPoolExecutor  # here only: reading never needs it (20 ms)
+
         with ProcessPoolExecutor(workers) as pool:
             parts = list(pool.map(_normalised_chunk, chunks, [deslant] * len(chunks)))
     return np.concatenate(parts) if parts else np.zeros((0, FIELD_SIDE * FIELD_SIDE), np.float32)

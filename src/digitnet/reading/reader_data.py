@@ -36,11 +36,11 @@ DIGIT_LIKE = 0.9             # a piece a digit model reads this surely as one di
 class ReaderDataMix:
     """How much of each kind to add per training digit (fractions of the digits given)."""
 
-    styled: float = 0.25         # restyled copies (each drawn from the styles that fit its digit)
+    styled: float = 0.35         # restyled copies (each drawn from the styles that fit its digit)
     touching_pairs: float = 0.12
-    with_neighbour_piece: float = 0.05
-    halves: float = 0.05
-    fragments: float = 0.06
+    with_neighbour_piece: float = 0.08
+    halves: float = 0.09
+    fragments: float = 0.09
 
 
 # ---------------------------------------------------------------------------------------------------
