@@ -6,6 +6,7 @@ import pytest
 from digitnet.explain import NUDGE_STEP, NUDGE_STEPS, explain, margin_gradient, nudge_toward, probability_gradient
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
+from digitnet.reading import reader_data as rd
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,12 @@ def test_the_nudge_toward_the_answer_itself_changes_nothing(model, digits):
     answer = int(model.predict_proba(image.reshape(1, -1)).argmax())
     nudge = nudge_toward(model, image, answer)
     assert nudge.reached and nudge.steps == 0 and not nudge.change.any()
+
+
+def test_a_crop_the_reader_calls_not_a_digit_is_explained_as_its_most_probable_digit(model, mnist):
+    pairs = rd.touching_pairs(mnist.train_images[:200].astype(np.float32) / 255, np.random.default_rng(3), 40)
+    crops = rd.normalised(pairs, model.deslants_input)
+    rejected = crops[model.predict_proba(crops).argmax(axis=1) == rd.NOT_A_DIGIT][0].reshape(28, 28)
+    explanation = explain(model, rejected)
+    assert explanation.digit == int(explanation.probabilities[:10].argmax())
+    assert explanation.runner_up.digit not in (explanation.digit, rd.NOT_A_DIGIT)

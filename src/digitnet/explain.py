@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitnet.insight import first_layer_tiles
-from digitnet.modelfile import Model
+from digitnet.modelfile import DIGITS, Model
 from digitnet.nn.losses import softmax
 
 TOP_UNITS = 8        # first-layer units shown per digit
@@ -44,11 +44,12 @@ class Nudge:
 class Explanation:
     """Why the network read one input as ``digit``.
 
-    probabilities: (10,) as the model gives them (temperature applied);
+    digit: the most probable digit, as the reader reads it (a "not a digit" output is never the answer);
+    probabilities: (outputs,) as the model gives them (temperature applied; 11 with "not a digit");
     units: (k,) indices of the most active first-layer units, most active first;
     activations: (k,) their outputs after ReLU; weights: (k, 28, 28) the weights from each pixel into them;
     saliency: (28, 28) d probabilities[digit] / d pixel (per unit of ink);
-    runner_up: the nudge toward the second most probable digit.
+    runner_up: the nudge toward the second most probable digit (never "not a digit").
     """
 
     digit: int
@@ -118,7 +119,7 @@ def explain(model: Model, image: np.ndarray, top_units: int = TOP_UNITS) -> Expl
     """All three views for one input: image (28, 28) float in [0, 1], as ``DigitReading.network_input``."""
     x = _as_row(model, image)
     probabilities = model.predict_proba(x)[0]
-    digit, runner_up = (int(d) for d in np.argsort(-probabilities, kind="stable")[:2])
+    digit, runner_up = (int(d) for d in np.argsort(-probabilities[:DIGITS], kind="stable")[:2])
     first_hidden = model.network.layer_outputs(x)[0][0]
     units = np.argsort(-first_hidden, kind="stable")[:top_units]
     return Explanation(
