@@ -6,7 +6,7 @@ import numpy as np
 
 from digitnet.data import IMAGE_SIDE, Split
 from digitnet.errors import ModelFileError
-from digitnet.modelfile import Model
+from digitnet.modelfile import DIGITS, Model
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,10 @@ class Mistakes:
 
 
 def mistakes(model: Model, split: Split) -> Mistakes:
-    """Every example of ``split`` the model reads wrong, sorted by how sure it was (surest first)."""
+    """Every example of ``split`` the model reads wrong, sorted by how sure it was (surest first); what
+    it reads is its most likely digit (a "not a digit" output left out, as ``evaluate_model`` does)."""
     probabilities = model.predict_proba(split.images)
-    predictions = probabilities.argmax(axis=1)
+    predictions = probabilities[:, :DIGITS].argmax(axis=1)
     wrong = np.flatnonzero(predictions != split.labels)
     confidences = probabilities[wrong, predictions[wrong]]
     order = np.argsort(-confidences, kind="stable")
