@@ -22,7 +22,7 @@ from PIL import Image
 
 from digitnet.data import load_dataset
 from digitnet.modelfile import DIGITS, load_model
-from digitnet.reader_model import VALIDATION_DIGITS, mnist_as_reader_input
+from digitnet.reader_model import held_out_digits, mnist_as_reader_input
 from digitnet.reading import read_digits
 from digitnet.reading import reader_data as rd
 from digitnet.reading.normalise import available_cores
@@ -86,10 +86,7 @@ def main() -> None:
                         help="measure on the held-out MNIST training digits (for choosing a recipe)")
     args = parser.parse_args()
     dataset = load_dataset()
-    if args.development:
-        images, labels = dataset.train_images[-VALIDATION_DIGITS:], dataset.train_labels[-VALIDATION_DIGITS:]
-    else:
-        images, labels = dataset.test_images, dataset.test_labels
+    images, labels = held_out_digits(dataset) if args.development else (dataset.test_images, dataset.test_labels)
     crops = negatives(images, labels, 1000)
     results = {name: evaluate(load_model(name), images, labels, args.digits, crops) for name in (args.model, args.against)}
     if args.json:

@@ -29,12 +29,11 @@ import numpy as np
 
 import digitnet
 from digitnet.data import load_dataset
-from digitnet.reader_model import VALIDATION_DIGITS
+from digitnet.reader_model import held_out_digits
 from digitnet.reading.synthetic import CONDITIONS, box_iou, make_page
 
 HELD_ASIDE_SEED = 20261122
 DEVELOPMENT_SEED = 7
-DEVELOPMENT_DIGITS = VALIDATION_DIGITS  # the last training digits, held out of the reader model's training
 DEVELOPMENT_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))
 READER = """
 import json, sys, time
@@ -56,10 +55,7 @@ def measure(pages: int, seed: int, model: str | None, reader_src: str | None, de
     ``conditions`` (with ``development``, those of ``DEVELOPMENT_CONDITIONS``, on pages of held-out
     training digits). Each condition's pages are the same whichever others are measured."""
     dataset = load_dataset()
-    if development:
-        images, labels = dataset.train_images[-DEVELOPMENT_DIGITS:], dataset.train_labels[-DEVELOPMENT_DIGITS:]
-    else:
-        images, labels = dataset.test_images, dataset.test_labels
+    images, labels = held_out_digits(dataset) if development else (dataset.test_images, dataset.test_labels)
     raw = {}
     with tempfile.TemporaryDirectory() as folder:
         for number, condition in enumerate(CONDITIONS):

@@ -76,13 +76,18 @@ def reader_data(dataset: Dataset, recipe: ReaderRecipe, workers: int = 1, limit:
     filter_model = load_model(recipe.filter_model) if recipe.filter_model else None
     train_split = reader_split(dataset.train_images[:digits], dataset.train_labels[:digits],
                                np.random.default_rng([seed, 1]), recipe.mix, recipe.deslant, filter_model, workers)
-    held_out = slice(len(dataset.train_labels) - validation_digits, None)
-    validation = reader_split(dataset.train_images[held_out], dataset.train_labels[held_out],
+    validation = reader_split(*held_out_digits(dataset, validation_digits),
                               np.random.default_rng([seed, 2]), recipe.mix, recipe.deslant, filter_model, workers)
     test_count = len(dataset.test_labels) if limit is None else min(len(dataset.test_labels), limit)
     test = Split(mnist_as_reader_input(dataset.test_images[:test_count], recipe.deslant, workers),
                  dataset.test_labels[:test_count].astype(np.int64))
     return ReaderData(train_split, validation, test)
+
+
+def held_out_digits(dataset: Dataset, count: int = VALIDATION_DIGITS) -> tuple[np.ndarray, np.ndarray]:
+    """The last ``count`` MNIST training digits (n, 28, 28) uint8 and their labels (n,): the reader
+    model's validation digits, never trained on, and so the digits to tune the reader on."""
+    return dataset.train_images[-count:], dataset.train_labels[-count:]
 
 
 def mnist_as_reader_input(images: np.ndarray, deslant: bool, workers: int = 1) -> np.ndarray:

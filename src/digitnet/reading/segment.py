@@ -220,10 +220,11 @@ def in_reading_order(clusters: list[list[Blob]]) -> list[list[list[Blob]]]:
     the row nearest to it, if that row is at most ``ROW_REACH`` of a digit above or below it; the
     small clusters far from every row make rows of their own, the same way.
     """
-    boxes = [union(cluster).box for cluster in clusters]
-    height = typical_height([union(cluster) for cluster in clusters])
-    small = [i for i in range(len(clusters)) if boxes[i][3] - boxes[i][1] < SMALL_CLUSTER * height]
-    rows = _rows_by_centre(boxes, [i for i in range(len(clusters)) if i not in set(small)])
+    blobs = [union(cluster) for cluster in clusters]
+    boxes = [blob.box for blob in blobs]
+    height = typical_height(blobs)
+    small = [i for i, blob in enumerate(blobs) if blob.height < SMALL_CLUSTER * height]
+    rows = _rows_by_centre(boxes, [i for i, blob in enumerate(blobs) if blob.height >= SMALL_CLUSTER * height])
     spans = [(min(boxes[k][1] for k in row), max(boxes[k][3] for k in row)) for row in rows]
     far = []
     for i in small:
