@@ -294,6 +294,7 @@ def test_reader_processes_that_die_while_idle_cost_nothing_and_are_replaced(mode
     with TestClient(create_app(model, reader=reader), base_url=LOCAL) as pooled:
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # dead before the request (not yet reaped)
         assert pooled.post("/api/read", content=canvas_png()).json()["text"] == "71"
         assert pooled.post("/api/read", content=canvas_png()).json()["text"] == "71"
     assert len(reader.pids) == 2 and set(reader.pids) != set(pids)  # the one used was replaced
