@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from digitnet.explain import NUDGE_STEP, NUDGE_STEPS, explain, margin_gradient, nudge_toward, probability_gradient
+from digitnet.explain import (NUDGE_STEP, NUDGE_STEPS, explain, margin_gradient, nudge_toward, probability_gradient,
+                              unit_pixel_maps)
 from digitnet.modelfile import Model, load_model
-from digitnet.nn.network import Network
+from digitnet.nn.convnet import ConvNetwork
 from digitnet.reading import reader_data as rd
 
 
@@ -17,8 +18,8 @@ def model():
 @pytest.fixture(scope="module")
 def model64(model):
     """The shipped model in float64, temperature and all, so finite differences are exact to ~1e-9."""
-    network = Network([w.astype(np.float64) for w in model.network.weights],
-                      [b.astype(np.float64) for b in model.network.biases])
+    network = model.network.with_parameters([w.astype(np.float64) for w in model.network.weights],
+                                            [b.astype(np.float64) for b in model.network.biases])
     return Model(network, model.metadata)
 
 
@@ -66,13 +67,27 @@ def test_margin_gradient_is_the_finite_difference_gradient_of_the_logit_margin(m
     assert relative_error(margin_gradient(model64, image, 3, 8), finite_difference_gradient(margin, image)) < 1e-6
 
 
-def test_the_shown_units_are_the_most_active_first_layer_units_and_their_weights(model, digits):
+@pytest.mark.parametrize("name", ["reader", "best"])
+def test_the_shown_units_are_the_most_active_first_dense_units_and_how_each_pixel_moves_them(name, digits):
+    model = load_model(name)
     explanation = explain(model, digits[0], top_units=5)
     first_hidden = model.network.hidden_activations(digits[0].reshape(1, -1).astype(np.float32))[0][0]
     assert np.allclose(explanation.activations, np.sort(first_hidden)[::-1][:5])
     assert np.allclose(explanation.activations, first_hidden[explanation.units])
-    for unit, tile in zip(explanation.units, explanation.weights):
-        assert np.array_equal(tile.reshape(-1), model.network.weights[0][:, unit])
+    if not model.network.convolutions:  # the maps are the weights from each pixel
+        for unit, tile in zip(explanation.units, explanation.weights):
+            assert np.array_equal(tile.reshape(-1), model.network.weights[0][:, unit])
+
+
+def test_behind_convolutions_a_units_pixel_map_is_the_finite_difference_gradient_of_its_input_sum(rng):
+    network = ConvNetwork.initialised((4, 6), (784, 12, 11), rng, dtype=np.float64)
+    model = Model(network, {})
+    image = rng.random((28, 28))
+    units = np.array([3, 0, 7])
+    maps = unit_pixel_maps(model, image, units)
+    for unit, tile in zip(units, maps):
+        input_sum = lambda x: (network.convolutions_forward(x.reshape(1, -1))[0] @ network.dense_weights[0])[0, unit]  # noqa: E731
+        assert relative_error(tile, finite_difference_gradient(input_sum, image)) < 1e-6
 
 
 def test_the_nudge_makes_the_runner_up_the_answer_with_ink_kept_in_range(model, digits):

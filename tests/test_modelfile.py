@@ -7,6 +7,7 @@ import pytest
 
 from digitnet.errors import ModelFileError
 from digitnet.modelfile import Model, load_model, save_model
+from digitnet.nn.convnet import ConvNetwork
 from digitnet.nn.network import Network
 
 
@@ -155,3 +156,30 @@ def test_a_network_with_twelve_outputs_is_refused(tmp_path, rng):
     path = save_model(tmp_path / "m.npz", Model(Network.initialised((784, 8, 12), rng)))
     with pytest.raises(ModelFileError, match="does not read 28x28 digits"):
         load_model(path)
+
+
+@pytest.fixture
+def saved_convolutional(tmp_path, rng):
+    model = Model(ConvNetwork.initialised((3, 5), (784, 8, 11), rng), {})
+    return save_model(tmp_path / "conv.npz", model), model
+
+
+def test_a_network_with_convolutions_round_trips_with_its_channels(saved_convolutional, rng):
+    path, model = saved_convolutional
+    loaded = load_model(path)
+    assert isinstance(loaded.network, ConvNetwork) and loaded.network.channels == (3, 5)
+    assert loaded.metadata["convolutions"] == [3, 5] and loaded.metadata["layer_sizes"] == [784, 8, 11]
+    x = rng.random((20, 784), dtype=np.float32)
+    assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
+
+
+@pytest.mark.parametrize("channels, problem", [
+    ([3, 6], "holds arrays|expected"),            # kernels of another shape than the metadata says
+    ([3, 5, 7], "at most 2"),                     # more convolutions than fit a 28x28 digit
+    ("3,5", "convolutions must be a list"),
+    ([3, 0], "convolutions must be a list"),
+])
+def test_convolutions_that_do_not_match_the_arrays_are_refused(saved_convolutional, tmp_path, channels, problem):
+    path, _ = saved_convolutional
+    with pytest.raises(ModelFileError, match=problem):
+        load_model(rewrite(path, tmp_path, set_metadata("convolutions", channels)))

@@ -12,6 +12,7 @@ pytest.importorskip("onnx")
 from digitnet.data import as_network_input  # noqa: E402
 from digitnet.errors import ModelFileError  # noqa: E402
 from digitnet.modelfile import Model, describe_network, load_model  # noqa: E402
+from digitnet.nn.convnet import ConvNetwork  # noqa: E402
 from digitnet.nn.network import Network  # noqa: E402
 from digitnet.onnx_export import to_onnx  # noqa: E402
 
@@ -25,7 +26,7 @@ def run_onnx(graph, pixels: np.ndarray) -> np.ndarray:
     return probabilities
 
 
-@pytest.mark.parametrize("name", ["best", "seed"])
+@pytest.mark.parametrize("name", ["reader", "best", "seed"])
 def test_the_exported_shipped_model_gives_digitnets_probabilities_on_the_mnist_test_set(tmp_path, mnist, name):
     out = tmp_path / f"{name}.onnx"
     result = subprocess.run([sys.executable, "-m", "digitnet", "export", name, "--onnx", out],
@@ -35,7 +36,7 @@ def test_the_exported_shipped_model_gives_digitnets_probabilities_on_the_mnist_t
     probabilities, = session.run(["probabilities"], {"pixels": mnist.test_images})
     model = load_model(name)
     expected = model.predict_proba(as_network_input(mnist.test_images))
-    assert probabilities.shape == (10000, 10)
+    assert probabilities.shape == (10000, len(model.classes))
     assert np.abs(probabilities - expected).max() < TOLERANCE
     assert (probabilities.argmax(axis=1) == expected.argmax(axis=1)).all()
 
@@ -46,6 +47,16 @@ def random_model(rng, sizes, activations=None, temperature=1.5) -> Model:
     if activations is not None:
         metadata["activations"] = activations
     return Model(network, metadata)
+
+
+def test_a_network_with_convolutions_exports_its_convolutions_and_pooling(rng, mnist):
+    network = ConvNetwork.initialised((4, 6), (784, 12, 11), rng)
+    for b in network.biases:
+        b[:] = rng.normal(size=b.shape) * 0.1
+    model = Model(network, {**describe_network(network), "calibration": {"temperature": 1.5}})
+    pixels = mnist.test_images[:300]
+    probabilities = run_onnx(to_onnx(model), pixels)
+    assert np.abs(probabilities - model.predict_proba(as_network_input(pixels))).max() < TOLERANCE
 
 
 def test_a_model_with_eleven_outputs_exports_all_eleven(rng, mnist):

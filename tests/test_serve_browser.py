@@ -93,9 +93,9 @@ def probability_bars(card):
 
 
 def test_drawing_seven_one_shows_the_answer_bars_input_and_activations(browser, server_url, artifacts, model):
-    sizes = model.network.layer_sizes
+    sizes = model.network.layer_sizes  # of the dense layers, whose units the page shows
     page, errors = open_page(browser, server_url, 1280, 900)
-    sync_api.expect(page.locator("#model-info")).to_contain_text("-".join(map(str, sizes)))
+    sync_api.expect(page.locator("#model-info")).to_contain_text(model.network.architecture)
     draw(page, SEVEN_ONE)
     sync_api.expect(page.locator("#text")).to_have_text("71", timeout=10_000)
     cards = page.locator("#digits .card")

@@ -186,3 +186,31 @@ def test_one_library_call_makes_a_complete_model_for_any_number_of_classes(tmp_p
     history_file = save_trained_model(tmp_path / "toy.npz", model, run)
     assert history_file == history_path(tmp_path / "toy.npz") and (tmp_path / "toy.npz").is_file()
     assert [row["epoch"] for row in json.loads(history_file.read_text())["history"]] == list(range(1, 21))
+
+
+CONVOLUTIONAL = dict(convolutions=(4, 8), layer_sizes=(784, 16, 10), trainer="reference", batch_size=32,
+                     learning_rate=0.05)
+
+
+def test_a_network_with_convolutions_learns_and_resumes_mid_epoch_to_identical_weights(mnist_small, tmp_path):
+    train_split, validation = mnist_small
+    train_split = type(train_split)(train_split.images[:1000], train_split.labels[:1000])
+    config = TrainingConfig(epochs=2, seed=1, momentum=0.9, keep_best=True, **CONVOLUTIONAL)
+    uninterrupted = train(TrainingRun.start(config), train_split, validation)
+    assert uninterrupted.network.channels == (4, 8)
+    assert uninterrupted.history[-1].validation_accuracy > 0.6  # 1,000 digits, two epochs; chance is 0.1
+    stop = StopRequest()
+    partial = train(TrainingRun.start(config), train_split, validation, reporter=StopAfter(stop, 40), stop=stop)
+    save_checkpoint(tmp_path / "conv.ckpt.npz", partial)
+    resumed = train(load_checkpoint(tmp_path / "conv.ckpt.npz")[0], train_split, validation)
+    assert np.array_equal(resumed.network.flat_parameters, uninterrupted.network.flat_parameters)
+
+
+@pytest.mark.parametrize("settings, problem", [
+    (dict(CONVOLUTIONAL, trainer="fast"), "reference trainer"),
+    (dict(CONVOLUTIONAL, convolutions=(4, 8, 8)), "do not fit a 28x28"),
+    (dict(CONVOLUTIONAL, convolutions=(4, 0)), "at least one channel"),
+])
+def test_convolutions_the_trainer_cannot_train_are_refused(settings, problem):
+    with pytest.raises(ValueError, match=problem):
+        TrainingConfig(**settings)

@@ -3,7 +3,9 @@
 Three views, each a few lines of maths on the network's own passes (``Network.forward`` and
 ``Network.backward_to_input``; nothing here differentiates a second time):
 
-- the first-layer units that fired most, with the weights from every pixel into them;
+- the first fully connected layer's units that fired most, with how each pixel moves them: the
+  weights from every pixel into them, or, behind convolutions, the gradient of each unit's input
+  sum with respect to every pixel (what those weights are for a network without convolutions);
 - a saliency map, the gradient of the answer's probability with respect to every input pixel:
   with p = softmax(z / T), dp_c/dz = p_c (onehot_c - p) / T, carried back to the pixels;
 - "why not X?": a change of ink that makes X the answer, found by small steps up the gradient
@@ -46,8 +48,9 @@ class Explanation:
 
     digit: the most probable digit, as the reader reads it (a "not a digit" output is never the answer);
     probabilities: (outputs,) as the model gives them (temperature applied; 11 with "not a digit");
-    units: (k,) indices of the most active first-layer units, most active first;
-    activations: (k,) their outputs after ReLU; weights: (k, 28, 28) the weights from each pixel into them;
+    units: (k,) indices of the most active units of the first dense layer, most active first;
+    activations: (k,) their outputs after ReLU; weights: (k, 28, 28) how each pixel moves their input
+    sum (``unit_pixel_maps``);
     saliency: (28, 28) d probabilities[digit] / d pixel (per unit of ink);
     runner_up: the nudge toward the second most probable digit (never "not a digit").
     """
@@ -127,7 +130,20 @@ def explain(model: Model, image: np.ndarray, top_units: int = TOP_UNITS) -> Expl
         probabilities=probabilities,
         units=units,
         activations=first_hidden[units],
-        weights=first_layer_tiles(model)[units],
+        weights=unit_pixel_maps(model, image, units),
         saliency=probability_gradient(model, image, digit),
         runner_up=nudge_toward(model, image, runner_up),
     )
+
+
+def unit_pixel_maps(model: Model, image: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """d (input sum of each first-dense-layer unit) / d pixel: (k,) units -> (k, 28, 28). For a fully
+    connected network these are the unit's weights (``insight.first_layer_tiles``), whatever the image;
+    behind convolutions they depend on the image, and come from the convolutions' backward pass."""
+    network = model.network
+    if not network.convolutions:
+        return first_layer_tiles(model)[units]
+    rows = np.repeat(_as_row(model, image), len(units), axis=0)
+    _, caches = network.convolutions_forward(rows)
+    dfeatures = np.ascontiguousarray(network.dense_weights[0][:, units].T)  # (k, features)
+    return network.convolutions_backward(dfeatures, caches)[1].reshape(-1, 28, 28)

@@ -7,6 +7,7 @@ import numpy as np
 from digitnet.data import IMAGE_SIDE, Split
 from digitnet.errors import ModelFileError
 from digitnet.modelfile import DIGITS, Model
+from digitnet.nn.conv import KERNEL
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,15 @@ def mistakes(model: Model, split: Split) -> Mistakes:
 
 
 def first_layer_tiles(model: Model) -> np.ndarray:
-    """The weights into each first hidden unit as an image: (units, 28, 28), same units as the weights.
+    """The weights into each first-layer unit as an image: (units, side, side), same units as the weights.
 
-    Pixel (r, c) of tile u is the weight from input pixel (r, c) to hidden unit u.
+    Pixel (r, c) of tile u is the weight from input pixel (r, c) to hidden unit u (side 28); for a
+    network with convolutions, tile u is the kernel of the first convolution's channel u (side
+    ``nn.conv.KERNEL``).
     """
-    weights = model.network.weights[0]  # (784, units)
+    weights = model.network.weights[0]  # (784, units), or the first kernels (KERNEL * KERNEL, channels)
+    if model.network.convolutions:
+        return weights.T.reshape(-1, KERNEL, KERNEL)
     if weights.shape[0] != IMAGE_SIDE * IMAGE_SIDE:
         raise ModelFileError(f"the model's first layer takes {weights.shape[0]} inputs, not a 28x28 image")
     return weights.T.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)

@@ -23,6 +23,8 @@ from digitnet.errors import ModelFileError
 from digitnet.nn.activations import ACTIVATIONS, DEFAULT_ACTIVATION
 from digitnet.files import open_regular_file
 from digitnet.nn.losses import softmax
+from digitnet.nn.conv import KERNEL
+from digitnet.nn.convnet import ConvNetwork, feature_sides
 from digitnet.nn.network import Network
 from digitnet.npz_reader import open_npz
 
@@ -44,6 +46,8 @@ MAX_METADATA_CHARS = 2**20  # the metadata JSON (a 200-epoch checkpoint's histor
 MAX_METADATA_DEPTH = 16  # nesting of lists and objects in the metadata (digitnet writes 4)
 MAX_LAYERS = 16
 MAX_LAYER_WIDTH = 65_536
+MAX_CHANNELS = 1024  # per convolution...
+MAX_CONVOLUTIONS = 2  # ...and as many convolutions as fit a 28x28 digit (28 -> 12 -> 4 pixels)
 MAX_BLAS_THREADS = 256
 TEMPERATURE_RANGE = (0.05, 20.0)  # the calibration temperatures that can be fitted and are accepted
 FLOAT_ARRAY = (lambda dtype: dtype in (np.dtype("<f4"), np.dtype("<f8")), "float32 or float64")
@@ -113,6 +117,7 @@ def describe_network(network: Network) -> dict:
     """The metadata every model file carries about its architecture and input."""
     return {
         "layer_sizes": list(network.layer_sizes),
+        "convolutions": list(network.channels),  # channels of each convolution in front
         "activations": {"hidden": network.activation, "output": "softmax"},
         "classes": CLASSES_BY_OUTPUTS.get(network.layer_sizes[-1]),
         "dtype": str(network.dtype),
@@ -169,7 +174,7 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
             raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
         raw = archive.array("metadata", JSON_STRING, shape=None, max_bytes=4 * MAX_METADATA_CHARS)
         metadata = _parse_metadata(path, raw)
-        expected = _expected_shapes(metadata["layer_sizes"])
+        expected = _expected_shapes(metadata["layer_sizes"], metadata.get("convolutions", []))
         names = set(archive.names) - {"metadata"}
         state_names = {name for name in names if name.startswith(STATE_PREFIX)}
         if names - state_names != set(expected):
@@ -181,10 +186,17 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
     return Model(_build_network(path, arrays, metadata), metadata, state)
 
 
-def _expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
-    """The arrays a network of ``sizes`` is made of: ``W{i}`` (n_in, n_out) and ``b{i}`` (n_out,)."""
+def _expected_shapes(sizes: list[int], channels: list[int]) -> dict[str, tuple[int, ...]]:
+    """The arrays a network of ``sizes`` (and convolutions of ``channels`` in front) is made of:
+    ``W{i}`` (n_in, n_out) and ``b{i}`` (n_out,), convolutions first (``ConvNetwork``)."""
+    if channels:
+        side = feature_sides(math.isqrt(sizes[0]), len(channels))[-1]
+        fan_ins = [c * KERNEL * KERNEL for c in (1, *channels[:-1])] + [side * side * channels[-1], *sizes[1:-1]]
+        fan_outs = [*channels, *sizes[1:]]
+    else:
+        fan_ins, fan_outs = sizes[:-1], sizes[1:]
     expected = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(fan_ins, fan_outs)):
         expected[f"W{i}"], expected[f"b{i}"] = (n_in, n_out), (n_out,)
     return expected
 
@@ -216,6 +228,11 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
         raise ModelFileError(f"{path}: a {'-'.join(map(str, sizes))} network does not read 28x28 digits "
                              f"(it must take {INPUT_PIXELS} inputs and give {DIGITS} outputs, or "
                              f"{DIGITS + 1} with {NOT_A_DIGIT!r})")
+    channels = metadata.get("convolutions", [])
+    if not (isinstance(channels, list) and all(type(c) is int and 0 < c <= MAX_CHANNELS for c in channels)
+            and len(channels) <= MAX_CONVOLUTIONS):
+        raise ModelFileError(f"{path}: metadata convolutions must be a list of at most {MAX_CONVOLUTIONS} "
+                             f"channel counts from 1 to {MAX_CHANNELS}")
     if metadata.get("classes", CLASSES_BY_OUTPUTS[sizes[-1]]) != CLASSES_BY_OUTPUTS[sizes[-1]]:
         raise ModelFileError(f"{path}: metadata classes {metadata['classes']!r} are not those of a "
                              f"{sizes[-1]}-output digit model")
@@ -295,9 +312,11 @@ def _build_network(path: Path, arrays: dict, metadata: dict) -> Network:
     for name, array in arrays.items():
         if not np.isfinite(array).all():
             raise ModelFileError(f"{path}: {name} holds non-finite values")
-    layers = len(metadata["layer_sizes"]) - 1
+    channels = metadata.get("convolutions", [])
+    layers = len(channels) + len(metadata["layer_sizes"]) - 1
     activations = metadata.get("activations", {})
     hidden = activations.get("hidden", DEFAULT_ACTIVATION) if isinstance(activations, dict) else activations
     if not isinstance(hidden, str) or hidden not in ACTIVATIONS:
         raise ModelFileError(f"{path}: unknown hidden activation {hidden!r} (known: {', '.join(ACTIVATIONS)})")
-    return Network([arrays[f"W{i}"] for i in range(layers)], [arrays[f"b{i}"] for i in range(layers)], hidden)
+    weights, biases = [arrays[f"W{i}"] for i in range(layers)], [arrays[f"b{i}"] for i in range(layers)]
+    return ConvNetwork(weights, biases, channels, hidden) if channels else Network(weights, biases, hidden)

@@ -3,6 +3,8 @@
 The graph does all that digitnet does between a 28x28 crop and the probabilities:
 
     pixels (n, 28, 28) uint8, ink high ──Cast, Reshape, Div 255──► (n, 784) float32 in [0, 1]
+      [──Reshape──► (n, 1, 28, 28) ──(Conv, activation, MaxPool) per convolution, Transpose to
+       (row, column, channel) order, Reshape──► (n, features)]  only for a network with convolutions
       ──(MatMul, Add, activation) per hidden layer──► MatMul, Add ──► logits (n, classes)
       ──Div temperature, Softmax──► probabilities (n, classes), rows sum to 1
 
@@ -19,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from digitnet.errors import ModelFileError
 from digitnet.modelfile import INPUT_SPEC, Model
 from digitnet.nn.activations import LEAK
+from digitnet.nn.conv import KERNEL, POOL
 
 OPSET = 17  # ONNX operator set: every operator used here is unchanged since, and runtimes from 2022 on read it
 INPUT_NAME, OUTPUT_NAME, LOGITS_NAME = "pixels", "probabilities", "logits"
@@ -49,6 +52,32 @@ def hidden_activations(metadata: dict, hidden_layers: int) -> list[str]:
     return names
 
 
+def convolution_nodes(network, activations: list[str], nodes: list, constants: dict, flat: str,
+                      shape: tuple[int, int]) -> str:
+    """Append the nodes of ``network``'s convolutions (``nn.convnet``) to ``nodes`` and their arrays to
+    ``constants``; returns the name of the features (n, count), flattened as ``ConvNetwork`` does."""
+    constants["image_shape"] = np.array([-1, 1, *shape], np.int64)
+    nodes.append(helper.make_node("Reshape", [flat, "image_shape"], ["image"]))
+    layer_input = "image"
+    for i in range(network.convolutions):
+        kernels, bias = network.weights[i], network.biases[i]
+        channels_in = kernels.shape[0] // (KERNEL * KERNEL)
+        # rows (channel, row, column) x channels out -> ONNX's (channels out, channels in, row, column)
+        constants[f"W{i}"] = kernels.reshape(channels_in, KERNEL, KERNEL, -1).transpose(3, 0, 1, 2).astype(np.float32)
+        constants[f"b{i}"] = bias.astype(np.float32)
+        operator, attributes = ONNX_ACTIVATIONS[activations[i]]
+        nodes += [helper.make_node("Conv", [layer_input, f"W{i}", f"b{i}"], [f"convolution{i}"],
+                                   kernel_shape=[KERNEL, KERNEL]),
+                  helper.make_node(operator, [f"convolution{i}"], [f"activated{i}"], **attributes),
+                  helper.make_node("MaxPool", [f"activated{i}"], [f"pooled{i}"], kernel_shape=[POOL, POOL],
+                                   strides=[POOL, POOL])]
+        layer_input = f"pooled{i}"
+    constants["features_shape"] = np.array([-1, network.dense_weights[0].shape[0]], np.int64)
+    nodes += [helper.make_node("Transpose", [layer_input], ["channels_last"], perm=[0, 2, 3, 1]),
+              helper.make_node("Reshape", ["channels_last", "features_shape"], ["features"])]
+    return "features"
+
+
 def to_onnx(model: Model) -> onnx.ModelProto:
     """The ONNX graph of ``model``: input ``pixels`` (n, 28, 28) uint8, outputs ``probabilities`` and
     ``logits`` (n, classes) float32."""
@@ -65,9 +94,12 @@ def to_onnx(model: Model) -> onnx.ModelProto:
     nodes = [helper.make_node("Cast", [INPUT_NAME], ["pixel_values"], to=TensorProto.FLOAT),
              helper.make_node("Reshape", ["pixel_values", "flat_shape"], ["flat"]),
              helper.make_node("Div", ["flat", "pixel_scale"], ["scaled_pixels"])]
-    activations = hidden_activations(model.metadata, len(sizes) - 2)
+    activations = hidden_activations(model.metadata, network.convolutions + len(sizes) - 2)
     layer_input = "scaled_pixels"
-    for i, (w, b) in enumerate(zip(network.weights, network.biases)):
+    if network.convolutions:
+        layer_input = convolution_nodes(network, activations, nodes, constants, layer_input, (height, width))
+    dense_layers = zip(network.dense_weights, network.dense_biases)
+    for i, (w, b) in enumerate(dense_layers, start=network.convolutions):
         constants[f"W{i}"], constants[f"b{i}"] = w.astype(np.float32), b.astype(np.float32)
         last = i == len(activations)
         dense = LOGITS_NAME if last else f"dense{i}"

@@ -3,8 +3,10 @@
 import json
 
 from digitnet.cli.options import add_model_option
+from digitnet.nn.conv import KERNEL, POOL
 
 SECTIONS = ("recipe", "data", "metrics", "calibration")  # metadata tables, shown as section.key rows
+ACTIVATION_NAMES = {"relu": "ReLU", "leaky_relu": "leaky ReLU"}  # as people write them
 FIELDS = ("training_seconds", "epochs_run", "best_epoch", "digitnet_version", "created")
 
 
@@ -30,8 +32,10 @@ def run(args) -> int:
         return 0
     m = model.metadata
     network = model.network
+    convolutions = f"{KERNEL}x{KERNEL} convolutions with {POOL}x{POOL} max-pooling, " if network.convolutions else ""
     rows = [("model file", str(path)),
-            ("network", f"{'-'.join(map(str, network.layer_sizes))} (ReLU hidden layers, softmax output), "
+            ("network", f"{network.architecture} ({convolutions}{ACTIVATION_NAMES.get(network.activation, network.activation)} hidden layers, softmax "
+                        "output), "
                         f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")]
     for section in SECTIONS:
         table = m.get(section)

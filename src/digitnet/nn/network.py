@@ -39,16 +39,23 @@ class Network:
                  activation: str = DEFAULT_ACTIVATION):
         if len(weights) != len(biases) or not weights:
             raise ValueError("a network needs one bias vector per weight matrix, and at least one layer")
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            if w.ndim != 2 or b.shape != (w.shape[1],):
-                raise ValueError(f"layer {i}: weights {w.shape} and bias {b.shape} do not fit together")
-            if i and w.shape[0] != weights[i - 1].shape[1]:
-                raise ValueError(f"layer {i} takes {w.shape[0]} inputs but layer {i - 1} gives {weights[i - 1].shape[1]}")
+        self._check_shapes(weights, biases)
         self.activation = activation_named(activation).name
         pairs = [p for pair in zip(weights, biases) for p in pair]
         self.flat_parameters = np.concatenate([np.ravel(p) for p in pairs]).astype(weights[0].dtype, copy=False)
         views = views_like(pairs, self.flat_parameters)
         self.weights, self.biases = views[0::2], views[1::2]
+
+    @staticmethod
+    def _check_shapes(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], first: int = 0) -> None:
+        """Raise ValueError unless each layer's weights (n_in, n_out) and bias (n_out,) fit each other and
+        the layer before; ``first``: the index of the first layer checked (for messages)."""
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            if w.ndim != 2 or b.shape != (w.shape[1],):
+                raise ValueError(f"layer {first + i}: weights {w.shape} and bias {b.shape} do not fit together")
+            if i and w.shape[0] != weights[i - 1].shape[1]:
+                raise ValueError(f"layer {first + i} takes {w.shape[0]} inputs but layer {first + i - 1} gives "
+                                 f"{weights[i - 1].shape[1]}")
 
     @classmethod
     def initialised(cls, layer_sizes: Sequence[int], rng: np.random.Generator, dtype=np.float32,
@@ -65,9 +72,28 @@ class Network:
         biases = [np.zeros(n_out, dtype=dtype) for n_out in layer_sizes[1:]]
         return cls(weights, biases, activation)
 
+    channels: tuple[int, ...] = ()  # of the convolutions in front of the dense layers (``nn.convnet``)
+
+    @property
+    def convolutions(self) -> int:
+        return len(self.channels)
+
+    @property
+    def dense_weights(self) -> list[np.ndarray]:
+        return self.weights[self.convolutions :]
+
+    @property
+    def dense_biases(self) -> list[np.ndarray]:
+        return self.biases[self.convolutions :]
+
     @property
     def layer_sizes(self) -> tuple[int, ...]:
         return (self.weights[0].shape[0],) + tuple(w.shape[1] for w in self.weights)
+
+    @property
+    def architecture(self) -> str:
+        """The layers in one line: "784-128-64-10"."""
+        return "-".join(map(str, self.layer_sizes))
 
     @property
     def dtype(self) -> np.dtype:
@@ -78,16 +104,20 @@ class Network:
         """Every learned array, in the order [W0, b0, W1, b1, ...]; updates happen in place on these."""
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
+    def with_parameters(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> "Network":
+        """A network of this one's kind and activation holding copies of other parameters of the same shapes."""
+        return Network(weights, biases, self.activation)
+
     def copy(self) -> "Network":
-        return Network(self.weights, self.biases, self.activation)
+        return self.with_parameters(self.weights, self.biases)
 
     def forward(self, x: np.ndarray):
         """Logits of a batch and what backprop needs: x (batch, n_in) -> ((batch, n_out), caches)."""
         activation = activation_named(self.activation)
         caches = []
         out = x
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        last = len(self.dense_weights) - 1
+        for i, (w, b) in enumerate(zip(self.dense_weights, self.dense_biases)):
             out, dense_cache = dense_forward(out, w, b)
             activation_cache = None
             if i < last:
@@ -131,8 +161,8 @@ class Network:
         """
         activation = activation_named(self.activation)
         outputs = []
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        last = len(self.dense_weights) - 1
+        for i, (w, b) in enumerate(zip(self.dense_weights, self.dense_biases)):
             x = x @ w
             x += b
             if i < last:
@@ -144,13 +174,16 @@ class Network:
         """The output of each hidden layer after its activation: a list of (batch, width) arrays."""
         return self.layer_outputs(x)[:-1]
 
-    def logits(self, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
-        """(n, n_in) -> (n, n_out), computed in chunks of rows.
+    inference_chunk = 2048  # rows per pass in ``logits``
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """(n, n_in) -> (n, n_out), computed in chunks of ``inference_chunk`` rows.
 
         A chunk's hidden activations (2048 x 128 float32: 1 MB) stay in cache between the layers,
         which makes the whole pass about 10% faster than one big product, and large inputs need little memory.
         """
         x = np.asarray(x, dtype=self.dtype)
+        chunk = self.inference_chunk
         if len(x) <= chunk:
             return self.layer_outputs(x)[-1]
         out = np.empty((len(x), self.layer_sizes[-1]), dtype=self.dtype)

@@ -81,6 +81,7 @@ def model_description(model: Model) -> dict:
     sizes = list(model.network.layer_sizes)
     return {
         "layer_sizes": sizes,
+        "architecture": model.network.architecture,
         "hidden_sizes": sizes[1:-1],
         "parameters": int(sum(p.size for p in model.network.parameters)),
         "metadata": model.metadata,

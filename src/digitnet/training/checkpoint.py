@@ -5,7 +5,6 @@ from pathlib import Path
 
 from digitnet.errors import ModelFileError
 from digitnet.modelfile import MAX_BLAS_THREADS, Model, count_at_least, field_problems, finite_number, load_model, save_model
-from digitnet.nn.network import Network
 from digitnet.training.config import TrainingConfig
 from digitnet.training.history import history_as_dicts, history_from_dicts, valid_history_rows
 from digitnet.training.loop import Position, TrainingRun
@@ -47,11 +46,12 @@ def load_checkpoint(path) -> tuple[TrainingRun, dict]:
         run.velocity = model.state.get("velocity")
         best = [model.state[f"best{i}"] for i in range(sum(k.startswith("best") for k in model.state))]
         if best:
-            run.best_network = Network(best[0::2], best[1::2], model.network.activation)
+            run.best_network = model.network.with_parameters(best[0::2], best[1::2])
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise ModelFileError(f"{path}: damaged training state ({e})") from None
-    if run.network.layer_sizes != run.config.layer_sizes or run.network.activation != run.config.activation:
-        raise ModelFileError(f"{path}: network does not match the checkpoint's layer sizes and activation")
+    if (run.network.layer_sizes, run.network.channels, run.network.activation) != \
+            (run.config.layer_sizes, run.config.convolutions, run.config.activation):
+        raise ModelFileError(f"{path}: network does not match the checkpoint's layers and activation")
     return run, state
 
 

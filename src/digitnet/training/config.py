@@ -7,6 +7,7 @@ import numpy as np
 
 from digitnet.nn.activations import DEFAULT_ACTIVATION, activation_named
 from digitnet.nn.optim import OptimizerSettings
+from digitnet.nn.convnet import feature_sides
 from digitnet.nn.trainers import DEFAULT_TRAINER, TRAINERS
 from digitnet.training.augmentation import Augmentation
 from digitnet.training.fields import check_field_types, checked
@@ -24,7 +25,9 @@ class TrainingConfig:
     """Hyper-parameters as given; the defaults are the original recipe.
 
     layer_sizes: widths input first, e.g. (784, 128, 64, 10): the input width and the class count
-    come from the data (784 pixels, 10 digits for MNIST); activation: of the hidden layers
+    come from the data (784 pixels, 10 digits for MNIST); convolutions: the channels of each
+    convolution in front of the dense layers (``nn.convnet``; none by default), e.g. (16, 32),
+    which train with the reference trainer; activation: of the hidden layers
     (``nn.activations``); momentum, nesterov, weight_decay: see ``nn.optim``; schedule: how the
     learning rate moves (``schedules.Schedule``); augmentation: distortions of the training images
     (``augmentation.Augmentation``); patience: stop once validation accuracy has not improved for
@@ -48,12 +51,17 @@ class TrainingConfig:
     keep_best: bool = False
     activation: str = DEFAULT_ACTIVATION
     trainer: str = DEFAULT_TRAINER
+    convolutions: tuple[int, ...] = ()
 
     def __post_init__(self):
         sizes = self.layer_sizes
         if not isinstance(sizes, (list, tuple)):
             raise ValueError(f"layer_sizes must be a list of integers, got {sizes!r}")
         object.__setattr__(self, "layer_sizes", tuple(checked(n, int, "each of layer_sizes") for n in sizes))
+        if not isinstance(self.convolutions, (list, tuple)):
+            raise ValueError(f"convolutions must be a list of channel counts, got {self.convolutions!r}")
+        object.__setattr__(self, "convolutions",
+                           tuple(checked(n, int, "each of convolutions") for n in self.convolutions))
         check_field_types(self)
         for name, kind in (("schedule", Schedule), ("augmentation", Augmentation)):
             value = getattr(self, name)
@@ -80,6 +88,8 @@ class TrainingConfig:
             problems.append(f"patience must be >= 0 epochs, got {self.patience}")
         if self.trainer not in TRAINERS:
             problems.append(f"trainer must be one of {', '.join(TRAINERS)}, got {self.trainer!r}")
+        if self.convolutions:
+            problems += convolution_problems(self.convolutions, self.layer_sizes[0], self.trainer)
         if problems:
             raise ValueError("; ".join(problems))
         if self.memory_needed() > MEMORY_BUDGET:
@@ -106,4 +116,19 @@ class TrainingConfig:
         return itemsize * (PARAMETER_COPIES * self.parameter_count + batch_buffers)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "layer_sizes": list(self.layer_sizes)}
+        return {**asdict(self), "layer_sizes": list(self.layer_sizes), "convolutions": list(self.convolutions)}
+
+
+def convolution_problems(channels: tuple[int, ...], pixels: int, trainer: str) -> list[str]:
+    """What is wrong with convolutions of ``channels`` on images of ``pixels`` trained by ``trainer``."""
+    problems = []
+    if min(channels) < 1:
+        problems.append(f"convolutions need at least one channel each, got {list(channels)}")
+    try:
+        feature_sides(math.isqrt(pixels), len(channels))
+    except ValueError as e:
+        problems.append(str(e))
+    if trainer != "reference":
+        problems.append("a network with convolutions trains with the reference trainer (the fast one is for "
+                        "fully connected networks)")
+    return problems

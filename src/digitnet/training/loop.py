@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from digitnet.data import Split
 from digitnet.errors import TrainingError
 from digitnet.evaluation.metrics import mean_cross_entropy
+from digitnet.nn.convnet import ConvNetwork
 from digitnet.nn.network import Network
 from digitnet.nn.trainers import TRAINERS
 from digitnet.training.augmentation import EpochDistortions
@@ -62,8 +63,11 @@ class TrainingRun:
 
     @classmethod
     def start(cls, config: TrainingConfig) -> "TrainingRun":
-        network = Network.initialised(config.layer_sizes, np.random.default_rng(config.seed), np.dtype(config.dtype),
-                                      config.activation)
+        rng, dtype = np.random.default_rng(config.seed), np.dtype(config.dtype)
+        if config.convolutions:
+            network = ConvNetwork.initialised(config.convolutions, config.layer_sizes, rng, dtype, config.activation)
+        else:
+            network = Network.initialised(config.layer_sizes, rng, dtype, config.activation)
         return cls(config, network)
 
     @property

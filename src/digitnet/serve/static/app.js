@@ -359,7 +359,7 @@ async function showModel() {
     const accuracies = Object.entries(metrics).filter(([key, value]) => key.includes("accuracy") && typeof value === "number");
     const accuracy = accuracies.find(([key]) => key === "test_accuracy") || accuracies[0];
     $("model-info").textContent = [
-      `network ${model.layer_sizes.join("-")}`,
+      `network ${model.architecture}`,
       `${model.parameters.toLocaleString("en")} parameters`,
       accuracy ? `${accuracy[0].replaceAll("_", " ")} ${(100 * accuracy[1]).toFixed(2)}%` : null,
     ].filter(Boolean).join(" · ");
