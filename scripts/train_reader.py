@@ -1,6 +1,6 @@
 """Train the reader model (10 digits + "not a digit", deslanted input) and save it with its metadata.
 
-    python scripts/train_reader.py [--out src/digitnet/models/reader.npz] [--quiet]
+    python scripts/train_reader.py [--out src/digitnet/models/reader.npz] [--quiet] [--convolutional]
 
 See ``digitnet.reader_model`` for the data and the recipe. Prints the seconds spent making the data
 and training, and the model's accuracy on the MNIST test digits prepared as the reader prepares crops.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from digitnet.cli.progress import ProgressReporter
 from digitnet.data import load_dataset
-from digitnet.reader_model import ReaderRecipe, make_reader_model
+from digitnet.reader_model import CONVOLUTIONAL_READER_CONFIG, ReaderRecipe, make_reader_model
 
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "digitnet" / "models" / "reader.npz"
 
@@ -21,8 +21,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SHIPPED)
     parser.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines still go to stderr)")
+    parser.add_argument("--convolutional", action="store_true",
+                        help="the variant with two convolutions in front (not shipped: it reads pages worse)")
     args = parser.parse_args()
-    recipe = ReaderRecipe()
+    recipe = ReaderRecipe(CONVOLUTIONAL_READER_CONFIG) if args.convolutional else ReaderRecipe()
     reporter = ProgressReporter(recipe.config.epochs, show_bar=not args.quiet)
     model = make_reader_model(load_dataset(), args.out, recipe, reporter=reporter)
     reporter.close()

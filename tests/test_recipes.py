@@ -201,3 +201,14 @@ def test_the_shipped_best_model_was_made_by_the_best_recipe_and_reaches_98_8_per
     assert evaluation.accuracy >= 0.988
     assert evaluation.accuracy == pytest.approx(model.metadata["metrics"]["test_accuracy"], abs=1e-6)
     assert model.temperature == model.metadata["calibration"]["temperature"]
+
+
+def test_the_conv_recipe_is_the_best_recipe_with_convolutions_and_survives_a_toml_file(tmp_path):
+    conv = load_recipe("conv")
+    assert conv.config.convolutions == (16, 32) and conv.config.trainer == "reference"
+    assert replace(conv.config, convolutions=(), layer_sizes=BEST.config.layer_sizes, trainer=BEST.config.trainer,
+                   epochs=BEST.config.epochs) == BEST.config
+    path = tmp_path / "conv.toml"
+    path.write_text(recipe_to_toml(conv))
+    assert load_recipe(str(path)) == conv
+    assert TrainingRun.start(conv.config).network.architecture == "784-conv16-conv32-256-10"

@@ -33,7 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Train a network with mini-batch SGD. A recipe (default: seed, the original: plain SGD, "
                     "lr 0.1, batch 32, 200 epochs) sets every hyper-parameter; the options below override it.")
     p.add_argument("--recipe", metavar="NAME|FILE",
-                   help="seed (the original), best (augmented, momentum, cosine schedule), a .toml recipe "
+                   help="seed (the original), best (augmented, momentum, cosine schedule), conv (best's "
+                        "training, two convolutions in front), a .toml recipe "
                         "file, or a model file whose recipe to repeat (default seed)")
     p.add_argument("--epochs", type=positive_int, help="passes over the training set (seed recipe: 200)")
     p.add_argument("--learning-rate", "--lr", type=positive_float, help="base SGD step size (seed recipe: 0.1)")
@@ -105,7 +106,7 @@ def run(args) -> int:
             raise TrainingError(f"{args.resume} was trained on other data than {dataset.source}; "
                                 f"name the same data with --data-dir")
         data = mnist_training_data(dataset, recipe.validation_size)
-        print(f"training {'-'.join(map(str, config.layer_sizes))} ({config.activation}, {config.trainer} trainer) "
+        print(f"training {config.architecture} ({config.activation}, {config.trainer} trainer) "
               f"with recipe {recipe.name} on {len(data.train)} images from {dataset.source} (validation "
               f"{len(data.validation)}): lr {config.learning_rate:g} ({config.schedule.kind}), batch "
               f"{config.batch_size}, momentum {config.momentum:g}, "

@@ -85,12 +85,6 @@ class ConvNetwork(Network):
     def layer_sizes(self) -> tuple[int, ...]:
         return (self.image_side ** 2,) + tuple(w.shape[1] for w in self.dense_weights)
 
-    @property
-    def architecture(self) -> str:
-        """The layers in one line: "784-conv16-conv32-256-11" (each convolution KERNEL x KERNEL with pooling)."""
-        sizes = self.layer_sizes
-        return "-".join([str(sizes[0]), *(f"conv{c}" for c in self.channels), *map(str, sizes[1:])])
-
     def with_parameters(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> "ConvNetwork":
         return ConvNetwork(weights, biases, self.channels, self.activation, self.image_side)
 

@@ -23,6 +23,12 @@ def views_like(arrays: Sequence[np.ndarray], flat: np.ndarray) -> list[np.ndarra
     return views
 
 
+def architecture(layer_sizes: Sequence[int], channels: Sequence[int] = ()) -> str:
+    """A network's layers in one line: "784-128-64-10", or with convolutions in front (``nn.convnet``)
+    "784-conv16-conv32-256-11"."""
+    return "-".join([str(layer_sizes[0]), *(f"conv{c}" for c in channels), *map(str, layer_sizes[1:])])
+
+
 class Network:
     """Weights and biases of a multi-layer perceptron, and the maths that uses them.
 
@@ -92,8 +98,7 @@ class Network:
 
     @property
     def architecture(self) -> str:
-        """The layers in one line: "784-128-64-10"."""
-        return "-".join(map(str, self.layer_sizes))
+        return architecture(self.layer_sizes, self.channels)
 
     @property
     def dtype(self) -> np.dtype:

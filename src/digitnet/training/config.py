@@ -8,6 +8,7 @@ import numpy as np
 from digitnet.nn.activations import DEFAULT_ACTIVATION, activation_named
 from digitnet.nn.optim import OptimizerSettings
 from digitnet.nn.convnet import feature_sides
+from digitnet.nn.network import architecture
 from digitnet.nn.trainers import DEFAULT_TRAINER, TRAINERS
 from digitnet.training.augmentation import Augmentation
 from digitnet.training.fields import check_field_types, checked
@@ -93,9 +94,13 @@ class TrainingConfig:
         if problems:
             raise ValueError("; ".join(problems))
         if self.memory_needed() > MEMORY_BUDGET:
-            raise ValueError(f"a {'-'.join(map(str, self.layer_sizes))} network trained in batches of "
+            raise ValueError(f"a {self.architecture} network trained in batches of "
                              f"{self.batch_size} needs about {self.memory_needed() / 2**30:.3g} GiB, more than "
                              f"the {MEMORY_BUDGET / 2**30:g} GiB allowed")
+
+    @property
+    def architecture(self) -> str:
+        return architecture(self.layer_sizes, self.convolutions)
 
     @property
     def optimizer(self) -> OptimizerSettings:
