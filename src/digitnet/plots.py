@@ -306,7 +306,8 @@ def mistakes_figure(images: np.ndarray, labels: np.ndarray, predictions: np.ndar
 
 @styled
 def weights_figure(tiles: np.ndarray, columns: int = 16, pixel: int = 2) -> Figure:
-    """tiles: (units, 28, 28), the weights from every input pixel to each first hidden unit.
+    """tiles: (units, side, side), the weights from every input pixel to each first hidden unit (side 28),
+    or a convolution's kernels (``insight.first_layer_tiles``).
 
     The tiles are laid out as one mosaic image drawn ``pixel`` screen pixels per weight, each tile
     divided by its own largest |weight| so that weak and strong units both show their pattern.
@@ -326,7 +327,7 @@ def weights_figure(tiles: np.ndarray, columns: int = 16, pixel: int = 2) -> Figu
     image = ax.imshow(mosaic, cmap=colormap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     figure.colorbar(image, ax=ax, shrink=0.6, label="weight / largest |weight| of its unit")
-    ax.set_title(f"First-layer weights: what each of the {units} hidden units looks for in a 28x28 digit\n"
+    ax.set_title(f"First-layer weights: what each of the {units} units looks for in a {side}x{side} patch\n"
                  "red: ink there excites the unit; blue: ink there inhibits it")
     return figure
 
