@@ -22,9 +22,8 @@ from digitnet.atomic import replaced_atomically
 from digitnet.errors import ModelFileError
 from digitnet.nn.activations import ACTIVATIONS, DEFAULT_ACTIVATION
 from digitnet.files import open_regular_file
+from digitnet.nn.convnet import ConvNetwork, weight_shapes
 from digitnet.nn.losses import softmax
-from digitnet.nn.conv import KERNEL
-from digitnet.nn.convnet import ConvNetwork, feature_sides
 from digitnet.nn.network import Network
 from digitnet.npz_reader import open_npz
 
@@ -189,14 +188,9 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
 def _expected_shapes(sizes: list[int], channels: list[int]) -> dict[str, tuple[int, ...]]:
     """The arrays a network of ``sizes`` (and convolutions of ``channels`` in front) is made of:
     ``W{i}`` (n_in, n_out) and ``b{i}`` (n_out,), convolutions first (``ConvNetwork``)."""
-    if channels:
-        side = feature_sides(math.isqrt(sizes[0]), len(channels))[-1]
-        fan_ins = [c * KERNEL * KERNEL for c in (1, *channels[:-1])] + [side * side * channels[-1], *sizes[1:-1]]
-        fan_outs = [*channels, *sizes[1:]]
-    else:
-        fan_ins, fan_outs = sizes[:-1], sizes[1:]
+    shapes = weight_shapes(channels, sizes) if channels else list(zip(sizes[:-1], sizes[1:]))
     expected = {}
-    for i, (n_in, n_out) in enumerate(zip(fan_ins, fan_outs)):
+    for i, (n_in, n_out) in enumerate(shapes):
         expected[f"W{i}"], expected[f"b{i}"] = (n_in, n_out), (n_out,)
     return expected
 

@@ -33,9 +33,9 @@ def run(args) -> int:
     m = model.metadata
     network = model.network
     convolutions = f"{KERNEL}x{KERNEL} convolutions with {POOL}x{POOL} max-pooling, " if network.convolutions else ""
+    activation = ACTIVATION_NAMES.get(network.activation, network.activation)
     rows = [("model file", str(path)),
-            ("network", f"{network.architecture} ({convolutions}{ACTIVATION_NAMES.get(network.activation, network.activation)} hidden layers, softmax "
-                        "output), "
+            ("network", f"{network.architecture} ({convolutions}{activation} hidden layers, softmax output), "
                         f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")]
     for section in SECTIONS:
         table = m.get(section)

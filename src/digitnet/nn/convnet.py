@@ -7,6 +7,7 @@ The convolutions see the strokes' local shapes wherever they are; a dense first 
 each shape at every place again.
 """
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from digitnet.nn.activations import DEFAULT_ACTIVATION, activation_named
 from digitnet.nn.conv import KERNEL, POOL, conv_backward, conv_forward, max_pool, max_pool_backward, max_pool_forward
 from digitnet.nn.layers import activation_backward, activation_forward
-from digitnet.nn.network import Network
+from digitnet.nn.network import Network, initial_parameters
 
 
 def feature_sides(image_side: int, convolutions: int) -> list[int]:
@@ -28,6 +29,14 @@ def feature_sides(image_side: int, convolutions: int) -> list[int]:
         side //= POOL
         sides.append(side)
     return sides
+
+
+def weight_shapes(channels: Sequence[int], layer_sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """The (n_in, n_out) of every weight matrix, convolutions first: channels (16, 32), layer sizes
+    (784, 256, 11) -> [(25, 16), (400, 32), (512, 256), (256, 11)]. Raises ValueError as ``feature_sides``."""
+    side = feature_sides(math.isqrt(layer_sizes[0]), len(channels))[-1]
+    fan_ins = [c * KERNEL * KERNEL for c in (1, *channels[:-1])] + [side * side * channels[-1], *layer_sizes[1:-1]]
+    return list(zip(fan_ins, [*channels, *layer_sizes[1:]]))
 
 
 class ConvNetwork(Network):
@@ -46,39 +55,28 @@ class ConvNetwork(Network):
         self.channels, self.image_side = tuple(int(c) for c in channels), int(image_side)
         super().__init__(weights, biases, activation)
 
-    def _check_shapes(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], first: int = 0) -> None:
+    def _check_shapes(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
         n = self.convolutions
-        if not n or len(weights) <= n:
-            raise ValueError("a convolutional network needs at least one convolution and one dense layer")
-        side = feature_sides(self.image_side, n)[-1]
-        inputs = (1, *self.channels[:-1])
-        for i, (w, b, c_in, c_out) in enumerate(zip(weights, biases, inputs, self.channels)):
-            if w.shape != (c_in * KERNEL * KERNEL, c_out) or b.shape != (c_out,):
-                raise ValueError(f"convolution {i}: kernels {w.shape} and bias {b.shape} do not fit "
-                                 f"{c_in} channels in and {c_out} out")
-        if weights[n].shape[0] != side * side * self.channels[-1]:
-            raise ValueError(f"layer {n} takes {weights[n].shape[0]} inputs but the convolutions give "
-                             f"{side * side * self.channels[-1]}")
-        Network._check_shapes(weights[n:], biases[n:], first=n)
+        if not n or len(weights) <= n or any(w.ndim != 2 for w in weights):
+            raise ValueError("a convolutional network needs at least one convolution and one dense layer of matrices")
+        expected = weight_shapes(self.channels, (self.image_side ** 2, *(w.shape[1] for w in weights[n:])))
+        for i, (w, b, shape) in enumerate(zip(weights, biases, expected)):
+            if w.shape != shape or b.shape != (shape[1],):
+                layer = f"convolution {i}" if i < n else f"layer {i}"
+                raise ValueError(f"{layer}: weights {w.shape} and bias {b.shape} do not fit; expected {shape}")
 
     @classmethod
     def initialised(cls, channels: Sequence[int], layer_sizes: Sequence[int], rng: np.random.Generator,
                     dtype=np.float32, activation: str = DEFAULT_ACTIVATION) -> "ConvNetwork":
-        """A new network with zero biases and He-style weights (std sqrt(gain / fan_in)).
+        """A new network with zero biases and He-style weights (``network.initial_parameters``).
         layer_sizes: (pixels, dense widths..., outputs), as in ``layer_sizes``."""
         if len(layer_sizes) < 2 or any(int(n) < 1 for n in layer_sizes) or not channels or min(channels) < 1:
             raise ValueError(f"need at least one convolution and one dense layer, got channels {list(channels)} "
                              f"and layer sizes {list(layer_sizes)}")
-        image_side = int(round(np.sqrt(layer_sizes[0])))
+        image_side = math.isqrt(layer_sizes[0])
         if image_side * image_side != layer_sizes[0]:
             raise ValueError(f"a convolutional network takes square images, not {layer_sizes[0]} pixels")
-        side = feature_sides(image_side, len(channels))[-1]
-        fan_ins = [c * KERNEL * KERNEL for c in (1, *channels[:-1])] + [side * side * channels[-1], *layer_sizes[1:-1]]
-        fan_outs = [*channels, *layer_sizes[1:]]
-        gain = activation_named(activation).init_gain
-        weights = [(rng.standard_normal((n_in, n_out)) * np.sqrt(gain / n_in)).astype(dtype)
-                   for n_in, n_out in zip(fan_ins, fan_outs)]
-        biases = [np.zeros(n_out, dtype=dtype) for n_out in fan_outs]
+        weights, biases = initial_parameters(weight_shapes(channels, layer_sizes), rng, dtype, activation)
         return cls(weights, biases, channels, activation, image_side)
 
     @property

@@ -68,7 +68,8 @@ class FusedSGDTrainer:
     def __init__(self, network: Network, batch_size: int, settings: OptimizerSettings = OptimizerSettings(),
                  velocity: np.ndarray | None = None):
         if network.convolutions:
-            raise ValueError("the fast trainer is for fully connected networks; train convolutions with the reference one")
+            raise ValueError("the fast trainer is for fully connected networks; "
+                             "train convolutions with the reference one")
         self.network = network
         self.activation = activation_named(network.activation)
         self.update = PlainUpdate() if settings.plain else MomentumUpdate(network.parameters, settings, velocity)

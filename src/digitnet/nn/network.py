@@ -29,6 +29,15 @@ def architecture(layer_sizes: Sequence[int], channels: Sequence[int] = ()) -> st
     return "-".join([str(layer_sizes[0]), *(f"conv{c}" for c in channels), *map(str, layer_sizes[1:])])
 
 
+def initial_parameters(shapes: Sequence[tuple[int, int]], rng: np.random.Generator, dtype,
+                       activation: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights (n_in, n_out) for each shape, normal with std sqrt(gain / n_in) (the activation's
+    ``init_gain``), and zero biases (n_out,)."""
+    gain = activation_named(activation).init_gain
+    weights = [(rng.standard_normal((n_in, n_out)) * np.sqrt(gain / n_in)).astype(dtype) for n_in, n_out in shapes]
+    return weights, [np.zeros(n_out, dtype=dtype) for _, n_out in shapes]
+
+
 class Network:
     """Weights and biases of a multi-layer perceptron, and the maths that uses them.
 
@@ -53,15 +62,14 @@ class Network:
         self.weights, self.biases = views[0::2], views[1::2]
 
     @staticmethod
-    def _check_shapes(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], first: int = 0) -> None:
+    def _check_shapes(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
         """Raise ValueError unless each layer's weights (n_in, n_out) and bias (n_out,) fit each other and
-        the layer before; ``first``: the index of the first layer checked (for messages)."""
+        the layer before."""
         for i, (w, b) in enumerate(zip(weights, biases)):
             if w.ndim != 2 or b.shape != (w.shape[1],):
-                raise ValueError(f"layer {first + i}: weights {w.shape} and bias {b.shape} do not fit together")
+                raise ValueError(f"layer {i}: weights {w.shape} and bias {b.shape} do not fit together")
             if i and w.shape[0] != weights[i - 1].shape[1]:
-                raise ValueError(f"layer {first + i} takes {w.shape[0]} inputs but layer {first + i - 1} gives "
-                                 f"{weights[i - 1].shape[1]}")
+                raise ValueError(f"layer {i} takes {w.shape[0]} inputs but layer {i - 1} gives {weights[i - 1].shape[1]}")
 
     @classmethod
     def initialised(cls, layer_sizes: Sequence[int], rng: np.random.Generator, dtype=np.float32,
@@ -70,13 +78,8 @@ class Network:
         ReLUs (gain 2), Glorot-like for tanh and sigmoid (gain 1)."""
         if len(layer_sizes) < 2 or any(int(n) < 1 for n in layer_sizes):
             raise ValueError(f"layer sizes must be at least two positive widths, got {list(layer_sizes)}")
-        gain = activation_named(activation).init_gain
-        weights = [
-            (rng.standard_normal((n_in, n_out)) * np.sqrt(gain / n_in)).astype(dtype)
-            for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])
-        ]
-        biases = [np.zeros(n_out, dtype=dtype) for n_out in layer_sizes[1:]]
-        return cls(weights, biases, activation)
+        return cls(*initial_parameters(list(zip(layer_sizes[:-1], layer_sizes[1:])), rng, dtype, activation),
+                   activation)
 
     channels: tuple[int, ...] = ()  # of the convolutions in front of the dense layers (``nn.convnet``)
 
