@@ -30,11 +30,11 @@ import numpy as np
 import digitnet
 from digitnet.data import load_dataset
 from digitnet.reader_model import held_out_digits
-from digitnet.reading.synthetic import CONDITIONS, box_iou, make_page
+from digitnet.reading.synthetic import CONDITIONS, MNIST_CONDITIONS, box_iou, make_page
 
 HELD_ASIDE_SEED = 20261122
 DEVELOPMENT_SEED = 7
-DEVELOPMENT_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))
+DEVELOPMENT_CONDITIONS = MNIST_CONDITIONS
 READER = """
 import json, sys, time
 from digitnet.modelfile import load_model

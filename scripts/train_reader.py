@@ -1,6 +1,6 @@
 """Train the reader model (10 digits + "not a digit", deslanted input) and save it with its metadata.
 
-    python scripts/train_reader.py [--out src/digitnet/models/reader.npz] [--quiet] [--convolutional]
+    python scripts/train_reader.py [--out src/digitnet/models/reader.npz] [--quiet] [--convolutional] [--page-crops]
 
 See ``digitnet.reader_model`` for the data and the recipe. Prints the seconds spent making the data
 and training, and the model's accuracy on the MNIST test digits prepared as the reader prepares crops.
@@ -12,7 +12,9 @@ from pathlib import Path
 
 from digitnet.cli.progress import ProgressReporter
 from digitnet.data import load_dataset
-from digitnet.reader_model import CONVOLUTIONAL_READER_CONFIG, ReaderRecipe, make_reader_model
+from digitnet.reader_model import (CONVOLUTIONAL_READER_CONFIG, PAGE_CROPS_PER_DIGIT, READER_CONFIG, ReaderRecipe,
+                                   make_reader_model)
+from digitnet.reading.reader_data import ReaderDataMix
 
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "digitnet" / "models" / "reader.npz"
 
@@ -23,8 +25,11 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar (epoch lines still go to stderr)")
     parser.add_argument("--convolutional", action="store_true",
                         help="the variant with two convolutions in front (not shipped: it reads pages worse)")
+    parser.add_argument("--page-crops", action="store_true",
+                        help="also train on the candidates the reader cuts from pages (not shipped: see docs/reading.md)")
     args = parser.parse_args()
-    recipe = ReaderRecipe(CONVOLUTIONAL_READER_CONFIG) if args.convolutional else ReaderRecipe()
+    mix = ReaderDataMix(pages=PAGE_CROPS_PER_DIGIT) if args.page_crops else ReaderDataMix()
+    recipe = ReaderRecipe(CONVOLUTIONAL_READER_CONFIG if args.convolutional else READER_CONFIG, mix)
     reporter = ProgressReporter(recipe.config.epochs, show_bar=not args.quiet)
     model = make_reader_model(load_dataset(), args.out, recipe, reporter=reporter)
     reporter.close()

@@ -83,6 +83,48 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     error messages. Raises ImageError, also for a page with more ink pieces, digits or candidate
     digits than ``segment.MAX_PIECES``, ``segment.MAX_DIGITS`` or ``lattice.MAX_CANDIDATES``.
     """
+    page = segmented(image, name)
+    scored, inputs = candidate_inputs(page, model.deslants_input)
+    if not scored:
+        return Reading([], "", page.size)
+    probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
+    log_digit = np.log(np.maximum(probabilities[:, :DIGITS].max(axis=1), 1e-12))
+    row_of = {id(edge): k for k, edge in enumerate(scored)}
+    digits = []
+    for index, (edges, part_count) in enumerate(page.graphs):
+        scores = np.array([e.prior + (log_digit[row_of[id(e)]] if e.blob is not None else 0.0) for e in edges])
+        for edge in best_path(edges, scores, part_count):
+            if edge.blob is not None:
+                k = row_of[id(edge)]
+                digit = int(probabilities[k, :DIGITS].argmax())
+                digits.append(DigitReading(digit, float(probabilities[k, digit]), page.image_box(edge.blob),
+                                           probabilities[k], inputs[k], index))
+    return Reading(digits, reading_text(digits, min_confidence), page.size)
+
+
+@dataclass
+class SegmentedPage:
+    """An image cut into candidate digits, before the network is asked: the full-resolution grey
+    image, its ink model (None: the image has no ink), the work-resolution piece labels (h, w) int,
+    and each text row's graph as (edges, number of parts), rows from the top."""
+
+    grey: Image.Image
+    ink_model: InkModel | None
+    labels: np.ndarray
+    graphs: list[tuple[list[Candidate], int]]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.grey.size
+
+    def image_box(self, blob: Blob) -> tuple[int, int, int, int]:
+        """A blob's box in input-image pixels (x0, y0, x1, y1), x1/y1 exclusive."""
+        return _image_box(blob.box, self.labels.shape, self.size)
+
+
+def segmented(image: ImageSource, name: str | None = None) -> SegmentedPage:
+    """Load ``image`` and build the segmentation graph of each of its text rows (none for an image
+    without ink). Raises ImageError as ``read_digits`` does."""
     grey = grey_levels(load_image(image, name))
     size = grey.size
     scale = min(1.0, WORK_SIDE / max(size))
@@ -90,7 +132,7 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     work_grey = grey_array(work)
     ink_model = measure_ink(work_grey)
     if ink_model is None:
-        return Reading([], "", size)
+        return SegmentedPage(grey, None, np.zeros(work_grey.shape, np.int32), [])
     shown_name = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     try:
         rows, labels = find_rows(ink_model.mask(ink_model.ink(work_grey)))
@@ -102,12 +144,16 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     if candidate_count > MAX_CANDIDATES:
         raise ImageError(f"{shown_name}: has {candidate_count:,} ways to cut its ink into digits, more than "
                          f"the {MAX_CANDIDATES:,} read in one image; crop it to the digits")
-    digits = []
-    for index, row_digits in enumerate(_read_graphs(graphs, grey, ink_model, labels, model)):
-        for blob, p, x in row_digits:
-            digit = int(p[:DIGITS].argmax())
-            digits.append(DigitReading(digit, float(p[digit]), _image_box(blob.box, labels.shape, size), p, x, index))
-    return Reading(digits, reading_text(digits, min_confidence), size)
+    return SegmentedPage(grey, ink_model, labels, graphs)
+
+
+def candidate_inputs(page: SegmentedPage, deslant: bool) -> tuple[list[Candidate], np.ndarray]:
+    """Every candidate digit of the page (skips left out) and what the network is shown of each:
+    (edges, (len(edges), 28, 28) float32 in [0, 1])."""
+    scored = [edge for edges, _ in page.graphs for edge in edges if edge.blob is not None]
+    inputs = [mnist_style(_digit_ink(page.grey, page.ink_model, edge.blob, page.labels), deslant=deslant)
+              for edge in scored]
+    return scored, np.stack(inputs) if inputs else np.zeros((0, 28, 28), np.float32)
 
 
 def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels) -> tuple[list[Candidate], int]:
@@ -120,25 +166,6 @@ def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels) -> tuple[list[Can
         parts += cut
         piece_of_part += [index] * len(cut)
     return candidates(parts, piece_of_part, row.digit_height), len(parts)
-
-
-def _read_graphs(graphs, grey, ink_model, labels, model):
-    """Each row's best path as [(blob, probabilities (outputs,), network input (28, 28)), ...]: every
-    candidate digit of the image goes to the network in one ``predict_proba`` call."""
-    scored = [edge for edges, _ in graphs for edge in edges if edge.blob is not None]
-    if not scored:
-        return []
-    inputs = np.stack([mnist_style(_digit_ink(grey, ink_model, edge.blob, labels), deslant=model.deslants_input)
-                       for edge in scored])
-    probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
-    log_digit = np.log(np.maximum(probabilities[:, :DIGITS].max(axis=1), 1e-12))
-    row_of = {id(edge): k for k, edge in enumerate(scored)}
-    read = []
-    for edges, part_count in graphs:
-        scores = np.array([e.prior + (log_digit[row_of[id(e)]] if e.blob is not None else 0.0) for e in edges])
-        read.append([(e.blob, probabilities[row_of[id(e)]], inputs[row_of[id(e)]])
-                     for e in best_path(edges, scores, part_count) if e.blob is not None])
-    return read
 
 
 def reading_text(digits: list[DigitReading], min_confidence: float | None = None) -> str:

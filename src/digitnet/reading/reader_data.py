@@ -41,6 +41,7 @@ class ReaderDataMix:
     with_neighbour_piece: float = 0.08
     halves: float = 0.09
     fragments: float = 0.09
+    pages: float = 0.0           # pages of digits whose candidates the reader cuts (``page_crops``; not shipped)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""Realistic test pages with known digits, for tests, examples and the held-aside reading evaluation.
+"""Realistic pages with known digits, for tests, examples and the held-aside reading evaluation.
 
-A page is MNIST *test* digits or handwriting-font digits, composed on paper with an ink colour and
+A page is MNIST *test* digits or handwriting-font digits (for the evaluation; pages of MNIST
+*training* digits under ``MNIST_CONDITIONS`` give the reader model training candidates,
+``reading.page_crops``), composed on paper with an ink colour and
 one real-world condition (blue ballpoint on cream paper, chalkboard, shadows, noise and JPEG, ruled
 lines, thin pen, fat marker, broken strokes, specks, touching digits, slanted writing, a tilted line,
 ...). The ``style_*`` conditions mix MNIST test digits with drawn strokes of styles MNIST has few of
@@ -28,6 +30,7 @@ CONDITIONS = (
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
 )
+MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
            "tilted_line": (0.05, 0.15)}  # gaps between digits, in digit heights (negative: overlap)
 MAX_OVERLAP = 0.35  # neighbours overlap by at most this share of the narrower one's width
