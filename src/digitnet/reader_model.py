@@ -4,8 +4,8 @@ The reader model reads the crops ``digitnet.reading`` cuts from photos: MNIST tr
 normalised (and deslanted) exactly like those crops, restyled copies, and negatives labelled
 "not a digit" (``reading.reader_data``); a variant also learns from the candidate digits the
 reader itself cuts from pages of training digits (``reading.page_crops``). It is trained by the
-project's own ``digitnet.training`` loop. The last ``VALIDATION_DIGITS`` training digits (with their own restyled copies and negatives)
-are held out to choose the best epoch and fit a temperature; the MNIST test digits, normalised
+project's own ``digitnet.training`` loop. The last ``VALIDATION_DIGITS`` training digits (with
+their own restyled copies and negatives) are held out to choose the best epoch and fit a temperature; the MNIST test digits, normalised
 the same way, are only measured.
 
     make reader-model        # = python scripts/train_reader.py --out src/digitnet/models/reader.npz
@@ -23,7 +23,7 @@ from digitnet.evaluation import model_input
 from digitnet.modelfile import DIGITS, Model, load_model, save_model
 from digitnet.reading.normalise import available_cores, normalised
 from digitnet.reading.page_crops import page_crops
-from digitnet.reading.reader_data import DIGIT_LIKE, NOT_A_DIGIT, ReaderDataMix, reader_split
+from digitnet.reading.reader_data import NOT_A_DIGIT, ReaderDataMix, digit_like, reader_split
 from digitnet.training import TrainingConfig, TrainingRun, history_as_dicts, train
 
 VALIDATION_DIGITS = 5000
@@ -48,8 +48,8 @@ CONVOLUTIONAL_READER_CONFIG = replace(READER_CONFIG, convolutions=(16, 32), laye
                                       trainer="reference", epochs=30)
 
 # Pages per training digit whose candidate digits (``reading.page_crops``) ``train_reader.py
-# --page-crops`` adds: development pages 0.93 exact against 0.92, held-aside pages the same 0.93
-# (broken strokes and touching digits better, an 8 with an open or small top loop worse); not shipped.
+# --page-crops`` adds. Not shipped: held-aside pages read the same 0.93, broken strokes and touching
+# digits better, an 8 with an open or small top loop worse (docs/reading.md has the figures).
 PAGE_CROPS_PER_DIGIT = 0.04
 
 
@@ -100,14 +100,16 @@ def reader_data(dataset: Dataset, recipe: ReaderRecipe, workers: int = 1, limit:
 
 def _split(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, recipe: ReaderRecipe, filter_model,
            workers: int) -> Split:
-    """One split: ``reader_split``'s digits, restyled digits and negatives, and the labelled candidates
-    the reader cuts from ``recipe.mix.pages`` pages per digit (``page_crops``), shuffled together."""
+    """One split: ``reader_split``'s digits, restyled digits and negatives, and (when
+    ``recipe.mix.pages`` > 0) the labelled candidates the reader cuts from that many pages per digit
+    (``page_crops``), shuffled together; negatives ``filter_model`` reads as digits are left out."""
     synthetic = reader_split(images, labels, rng, recipe.mix, recipe.deslant, filter_model, workers)
-    page_inputs, page_labels = page_crops(images, labels, rng, int(recipe.mix.pages * len(labels)), recipe.deslant,
-                                          workers)
+    pages = int(recipe.mix.pages * len(labels))
+    if pages == 0:
+        return synthetic  # (no second shuffle: the shipped recipe's data stay exactly as they were)
+    page_inputs, page_labels = page_crops(images, labels, rng, pages, recipe.deslant, workers)
     if filter_model is not None and len(page_labels):
-        digit_like = filter_model.predict_proba(page_inputs)[:, :DIGITS].max(axis=1) >= DIGIT_LIKE
-        keep = ~(digit_like & (page_labels == NOT_A_DIGIT))
+        keep = ~(digit_like(filter_model, page_inputs) & (page_labels == NOT_A_DIGIT))
         page_inputs, page_labels = page_inputs[keep], page_labels[keep]
     inputs = np.concatenate([synthetic.images, page_inputs])
     targets = np.concatenate([synthetic.labels, page_labels])

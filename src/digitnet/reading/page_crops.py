@@ -37,7 +37,7 @@ def page_crops(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
         with ProcessPoolExecutor(workers) as pool:
             parts = list(pool.map(_task_crops, *zip(*tasks)))
     if not parts:
-        return np.zeros((0, 784), np.float32), np.zeros(0, np.int64)
+        return np.zeros((0, 28 * 28), np.float32), np.zeros(0, np.int64)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 

@@ -356,6 +356,12 @@ def fragments(digits: np.ndarray, rng: np.random.Generator, n: int) -> list[np.n
 # Normalising and putting it together
 # ---------------------------------------------------------------------------------------------------
 
+def digit_like(digit_model, inputs: np.ndarray) -> np.ndarray:
+    """Which network inputs (n, 784) a 10-digit ``Model`` reads as a digit with at least ``DIGIT_LIKE``
+    confidence: (n,) bool. Such pieces are no negatives: a person would read them as that digit too."""
+    return digit_model.predict_proba(inputs)[:, :10].max(axis=1) >= DIGIT_LIKE
+
+
 def reader_split(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, mix: ReaderDataMix = ReaderDataMix(),
                  deslant: bool = True, digit_model=None, workers: int = 1) -> Split:
     """The reader's training (or validation) data from MNIST-style digits: every digit as it is, a
@@ -380,7 +386,7 @@ def reader_split(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
     piece_inputs = inputs[len(crops) - len(pieces):]
     keep = np.ones(len(crops), bool)
     if digit_model is not None and len(pieces):
-        keep[len(crops) - len(pieces):] = digit_model.predict_proba(piece_inputs)[:, :10].max(axis=1) < DIGIT_LIKE
+        keep[len(crops) - len(pieces):] = ~digit_like(digit_model, piece_inputs)
     all_labels = np.concatenate([labels, labels[styled_index], np.full(len(joined) + len(pieces), NOT_A_DIGIT)])
     inputs, all_labels = inputs[keep], all_labels[keep]
     order = rng.permutation(len(all_labels))
