@@ -183,3 +183,50 @@ def test_convolutions_that_do_not_match_the_arrays_are_refused(saved_convolution
     path, _ = saved_convolutional
     with pytest.raises(ModelFileError, match=problem):
         load_model(rewrite(path, tmp_path, set_metadata("convolutions", channels)))
+
+
+@pytest.fixture
+def saved_ensemble(tmp_path, rng):
+    """A dense 11-output model with a convolutional member, both reading deslanted crops."""
+    deslanted = {"input_preparation": {"deslant": True}}
+    member = Model(ConvNetwork.initialised((3, 5), (784, 8, 11), rng), {**deslanted, "calibration": {"temperature": 2.0}})
+    model = Model(Network.initialised((784, 16, 11), rng), {**deslanted, "recipe": {"name": "reader"}}, members=[member])
+    return save_model(tmp_path / "ensemble.npz", model), model
+
+
+def test_an_ensemble_round_trips_and_reads_with_the_mean_of_its_networks(saved_ensemble, rng):
+    path, model = saved_ensemble
+    loaded = load_model(path)
+    assert len(loaded.members) == 1 and loaded.members[0].network.channels == (3, 5)
+    assert loaded.members[0].temperature == 2.0 and loaded.deslants_input
+    assert loaded.metadata["members"][0]["convolutions"] == [3, 5]
+    x = rng.random((20, 784), dtype=np.float32)
+    mean = (loaded.network_proba(x) + loaded.members[0].network_proba(x)) / 2
+    assert np.allclose(loaded.predict_proba(x), mean, atol=1e-6)
+    assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    assert (loaded.digit_logits(x).argmax(axis=1) == mean[:, :10].argmax(axis=1)).all()
+    assert not np.allclose(loaded.network_proba(x), mean)  # the member does take part
+
+
+def set_member(key, value):
+    def change(arrays):
+        metadata = json.loads(str(arrays["metadata"]))
+        metadata["members"][0][key] = value
+        arrays["metadata"] = np.array(json.dumps(metadata))
+    return change
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda a: a.pop("member1_W2"), "holds arrays"),
+    (lambda a: a.update(member1_b0=np.zeros(4, np.float32)), "member1_b0 has shape"),
+    (set_member("layer_sizes", [784, 8, 10]), "10-output digit model|other outputs"),
+    (set_member("input_preparation", {"deslant": False}), "other outputs or reads other inputs"),
+    (set_member("convolutions", [3, 0]), "member 1's metadata convolutions"),
+    (set_member("members", []), "members of its own"),
+    (set_metadata("members", [{}] * 4), "at most 3"),
+    (set_metadata("members", "all"), "must be a list"),
+])
+def test_an_ensemble_whose_members_do_not_fit_is_refused(saved_ensemble, tmp_path, change, problem):
+    path, _ = saved_ensemble
+    with pytest.raises(ModelFileError, match=problem):
+        load_model(rewrite(path, tmp_path, change))

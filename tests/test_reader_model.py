@@ -1,5 +1,6 @@
-"""The shipped reader model: the default, 11 outputs, deslanted input, rejects what is not one digit,
-reads single MNIST test digits at any size; and how it is made (digitnet.reader_model)."""
+"""The shipped reader model: the default, 11 outputs, deslanted input, two networks reading together,
+rejects what is not one digit, reads single MNIST test digits at any size; and how it is made
+(digitnet.reader_model)."""
 
 import numpy as np
 import pytest
@@ -27,6 +28,17 @@ def test_the_default_model_is_the_reader():
 def test_the_reader_says_not_a_digit_and_deslants(reader):
     assert reader.classes[-1] == "not a digit" and len(reader.classes) == 11
     assert reader.deslants_input
+
+
+def test_the_reader_is_a_dense_and_a_convolutional_network_reading_together(reader, mnist):
+    member, = reader.members
+    assert not reader.network.convolutions and member.network.convolutions
+    x = mnist_as_reader_input(mnist.test_images[:500], True)
+    labels = mnist.test_labels[:500]
+    # The pair reads held-aside digits at least as well as either network alone.
+    scores = [(p[:, :10].argmax(axis=1) == labels).mean()
+              for p in (reader.predict_proba(x), reader.network_proba(x), member.network_proba(x))]
+    assert scores[0] >= max(scores[1:])
 
 
 def test_the_reader_reads_mnist_test_digits_prepared_as_crops(reader, mnist):
@@ -77,12 +89,19 @@ def test_a_thick_solid_one_and_a_thick_closed_four_read_right(reader, side):
 
 
 def test_making_a_reader_model_writes_a_complete_file(mnist, tmp_path):
+    convolutional = TrainingConfig(layer_sizes=(784, 16, 11), convolutions=(2, 4), trainer="reference", epochs=1)
     recipe = ReaderRecipe(config=TrainingConfig(layer_sizes=(784, 16, 11), epochs=1, keep_best=True),
-                          mix=rd.ReaderDataMix(pages=0.04), validation_digits=5000)
+                          member_configs=(convolutional,), mix=rd.ReaderDataMix(pages=0.04), validation_digits=5000)
     make_reader_model(mnist, tmp_path / "r.npz", recipe, workers=1, limit=300)
     model = load_model(tmp_path / "r.npz")
     assert model.classes[-1] == "not a digit" and model.deslants_input
+    # Both networks, each with its own training record and calibration, read together.
+    member, = model.members
+    assert member.network.channels == (2, 4) and member.deslants_input and len(member.metadata["history"]) == 1
+    assert member.metadata["calibration"]["temperature"] > 0
     m = model.metadata
+    assert m["recipe"]["members"][0]["convolutions"] == [2, 4]
+    assert m["training_seconds"] >= member.metadata["training_seconds"]
     # Every digit, its restyled copies, and the digits of pages the reader cut (page_crops) besides.
     assert m["recipe"]["name"] == "reader" and m["data"]["train_digits"] > 300 + int(recipe.mix.styled * 300)
     assert len(m["history"]) == 1 and 0 <= m["metrics"]["test_accuracy"] <= 1

@@ -10,6 +10,9 @@ Three views, each a few lines of maths on the network's own passes (``Network.fo
   with p = softmax(z / T), dp_c/dz = p_c (onehot_c - p) / T, carried back to the pixels;
 - "why not X?": a change of ink that makes X the answer, found by small steps up the gradient
   of the logit margin z_X - z_answer (ink stays in [0, 1]).
+
+For an ensemble (``Model.members``: the ``reader``) every view is of the model's own network
+(``Model.network``), its probabilities included.
 """
 
 from dataclasses import dataclass
@@ -70,7 +73,7 @@ def _as_row(model: Model, image: np.ndarray) -> np.ndarray:
 
 
 def probability_gradient(model: Model, image: np.ndarray, digit: int) -> np.ndarray:
-    """d p_digit / d x for one input: image (28, 28) in [0, 1] -> (28, 28), p as ``model.predict_proba``."""
+    """d p_digit / d x for one input: image (28, 28) in [0, 1] -> (28, 28), p as ``model.network_proba``."""
     x = _as_row(model, image)
     logits, caches = model.network.forward(x)
     temperature = model.temperature
@@ -121,7 +124,7 @@ def nudge_toward(model: Model, image: np.ndarray, digit: int) -> Nudge:
 def explain(model: Model, image: np.ndarray, top_units: int = TOP_UNITS) -> Explanation:
     """All three views for one input: image (28, 28) float in [0, 1], as ``DigitReading.network_input``."""
     x = _as_row(model, image)
-    probabilities = model.predict_proba(x)[0]
+    probabilities = model.network_proba(x)[0]
     digit, runner_up = (int(d) for d in np.argsort(-probabilities[:DIGITS], kind="stable")[:2])
     first_hidden = model.network.layer_outputs(x)[0][0]
     units = np.argsort(-first_hidden, kind="stable")[:top_units]

@@ -3,7 +3,9 @@
 Layout of the archive: ``W0, b0, W1, b1, ...`` (see ``Network``), ``metadata``, a 0-d unicode
 array holding a JSON object (its ``classes`` name the outputs: the ten digits, and for a reader
 model an eleventh, "not a digit"; its ``input_preparation`` says whether inputs are deslanted), and for training checkpoints ``state_*`` float arrays (e.g. momentum
-velocities). Loading uses ``allow_pickle=False`` and validates everything before
+velocities). A model read by several networks together (the ``reader``: an ensemble) holds each
+further network's arrays as ``member1_W0, member1_b0, ...`` and its metadata in the list
+``members``. Loading uses ``allow_pickle=False`` and validates everything before
 a ``Network`` is built; saving writes a temporary file in the target directory and renames it,
 so a crash never leaves half a model behind.
 """
@@ -48,6 +50,7 @@ MAX_LAYER_WIDTH = 65_536
 MAX_CHANNELS = 1024  # per convolution...
 MAX_CONVOLUTIONS = 2  # ...and as many convolutions as fit a 28x28 digit (28 -> 12 -> 4 pixels)
 MAX_BLAS_THREADS = 256
+MAX_MEMBERS = 4  # networks in one model file, its own included
 TEMPERATURE_RANGE = (0.05, 20.0)  # the calibration temperatures that can be fitted and are accepted
 FLOAT_ARRAY = (lambda dtype: dtype in (np.dtype("<f4"), np.dtype("<f8")), "float32 or float64")
 JSON_STRING = (lambda dtype: dtype.kind == "U", "a JSON string")
@@ -61,12 +64,17 @@ INPUT_SPEC = {
 class Model:
     """A network and what its file says about it (layer sizes, recipe, data, accuracy...).
 
-    ``state`` holds extra named float arrays a training checkpoint needs (empty for a model).
+    ``members``: further models read together with this one, an ensemble: ``predict_proba`` is the
+    mean of all their probabilities (the ``reader``: its 784-512-256-11 network and a convolutional
+    one). Whatever looks inside the model (explanations, the web page's activations, ONNX export,
+    the weights plot) looks at ``network``, this model's own. ``state`` holds extra named float
+    arrays a training checkpoint needs (empty for a model).
     """
 
     network: Network
     metadata: dict = field(default_factory=dict)
     state: dict[str, np.ndarray] = field(default_factory=dict)
+    members: list["Model"] = field(default_factory=list)
 
     @property
     def classes(self) -> list[str]:
@@ -85,15 +93,26 @@ class Model:
         """The softmax temperature fitted on validation data (``calibration`` metadata), else 1."""
         return float((self.metadata.get("calibration") or {}).get("temperature", 1.0))
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """x: (n, 784) float32 in [0, 1] -> (n, classes) probabilities, temperature-scaled (classes:
-        10, or 11 with "not a digit" last)."""
+    def network_proba(self, x: np.ndarray) -> np.ndarray:
+        """x: (n, 784) float32 in [0, 1] -> (n, classes) probabilities of this model's own network,
+        temperature-scaled (classes: 10, or 11 with "not a digit" last)."""
         return softmax(self.network.logits(x) / self.temperature)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """x: (n, 784) float32 in [0, 1] -> (n, classes) probabilities: the network's, or the mean of
+        every member's with an ensemble."""
+        probabilities = self.network_proba(x)
+        for member in self.members:
+            probabilities += member.network_proba(x)
+        return probabilities / (1 + len(self.members))
 
     def digit_logits(self, x: np.ndarray) -> np.ndarray:
         """x: (n, 784) float32 in [0, 1] -> (n, 10) logits of the ten digits alone (a reader model's
-        "not a digit" left out: its argmax is the most likely digit, given that it is one)."""
-        return self.network.logits(x)[:, :DIGITS]
+        "not a digit" left out: its argmax is the most likely digit, given that it is one). For an
+        ensemble, the log of its mean probabilities."""
+        if not self.members:
+            return self.network.logits(x)[:, :DIGITS]
+        return np.log(np.maximum(self.predict_proba(x)[:, :DIGITS], np.finfo(np.float32).tiny))
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
@@ -125,7 +144,8 @@ def describe_network(network: Network) -> dict:
 
 
 def save_model(path: str | os.PathLike, model: Model) -> Path:
-    """Write ``model`` to ``path`` atomically. Adds format, version and creation time to the metadata."""
+    """Write ``model`` (and its members) to ``path`` atomically. Adds format, version and creation
+    time to the metadata."""
     from digitnet import __version__
 
     path = Path(path)
@@ -133,13 +153,17 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "digitnet_version": __version__,
-        **{k: v for k, v in model.metadata.items() if k not in ("format", "format_version")},
+        **{k: v for k, v in model.metadata.items() if k not in ("format", "format_version", "members")},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **describe_network(model.network),  # derived from the arrays saved: always wins over stale metadata
     }
+    if model.members:
+        metadata["members"] = [{**{k: v for k, v in m.metadata.items() if k not in ("format", "format_version")},
+                                **describe_network(m.network)} for m in model.members]
     arrays = {}
-    for i, (w, b) in enumerate(zip(model.network.weights, model.network.biases)):
-        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    for prefix, network in _prefixed([model.network] + [m.network for m in model.members]):
+        for i, (w, b) in enumerate(zip(network.weights, network.biases)):
+            arrays[f"{prefix}W{i}"], arrays[f"{prefix}b{i}"] = w, b
     arrays.update({STATE_PREFIX + name: array for name, array in model.state.items()})
     arrays["metadata"] = np.array(json.dumps(metadata))
     with replaced_atomically(path) as tmp, open(tmp, "wb") as f:
@@ -147,7 +171,15 @@ def save_model(path: str | os.PathLike, model: Model) -> Path:
         f.flush()
         os.fsync(f.fileno())
     model.metadata = metadata
+    for member, member_metadata in zip(model.members, metadata.get("members", [])):
+        member.metadata = member_metadata
     return path
+
+
+def _prefixed(items: list) -> list[tuple[str, object]]:
+    """Each network of a model file with the prefix of its arrays' names: "" for the model's own,
+    then "member1_", "member2_", ..."""
+    return [("" if k == 0 else f"member{k}_", item) for k, item in enumerate(items)]
 
 
 def load_model(path: str | os.PathLike | None = None) -> Model:
@@ -173,7 +205,9 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
             raise ModelFileError(f"{path}: not a digitnet model file (no metadata)")
         raw = archive.array("metadata", JSON_STRING, shape=None, max_bytes=4 * MAX_METADATA_CHARS)
         metadata = _parse_metadata(path, raw)
-        expected = _expected_shapes(metadata["layer_sizes"], metadata.get("convolutions", []))
+        networks = _prefixed([metadata] + metadata.get("members", []))
+        expected = {prefix + name: shape for prefix, described in networks
+                    for name, shape in _expected_shapes(described["layer_sizes"], described.get("convolutions", [])).items()}
         names = set(archive.names) - {"metadata"}
         state_names = {name for name in names if name.startswith(STATE_PREFIX)}
         if names - state_names != set(expected):
@@ -182,7 +216,13 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         state = {name[len(STATE_PREFIX):]: archive.array(name, FLOAT_ARRAY) for name in sorted(state_names)}
     if not all(np.isfinite(a).all() for a in state.values()):
         raise ModelFileError(f"{path}: training state holds non-finite arrays")
-    return Model(_build_network(path, arrays, metadata), metadata, state)
+    built = [Model(_build_network(path, {name[len(prefix):]: a for name, a in arrays.items()
+                                         if name.startswith(prefix) and (prefix or not name.startswith("member"))},
+                                  described), described)
+             for prefix, described in networks]
+    model = built[0]
+    model.state, model.members = state, built[1:]
+    return model
 
 
 def _expected_shapes(sizes: list[int], channels: list[int]) -> dict[str, tuple[int, ...]]:
@@ -213,10 +253,29 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
         )
     if json_depth(metadata) > MAX_METADATA_DEPTH:
         raise ModelFileError(f"{path}: metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+    _check_network_metadata(path, metadata, "metadata")
+    members = metadata.get("members", [])
+    if not (isinstance(members, list) and len(members) < MAX_MEMBERS and all(isinstance(m, dict) for m in members)):
+        raise ModelFileError(f"{path}: metadata members must be a list of at most {MAX_MEMBERS - 1} objects")
+    for number, member in enumerate(members, start=1):
+        where = f"member {number}'s metadata"
+        _check_network_metadata(path, member, where)
+        if "members" in member:
+            raise ModelFileError(f"{path}: {where} has members of its own")
+        if member["layer_sizes"][-1] != metadata["layer_sizes"][-1] or \
+                bool(member.get("input_preparation", {}).get("deslant", False)) != \
+                bool(metadata.get("input_preparation", {}).get("deslant", False)):
+            raise ModelFileError(f"{path}: {where} gives other outputs or reads other inputs than the model")
+    return metadata
+
+
+def _check_network_metadata(path: Path, metadata: dict, where: str) -> None:
+    """Raise ModelFileError unless ``metadata`` (a model's, or one member's) describes a network
+    that reads 28x28 digits: layer sizes, convolutions, classes, input preparation, fields."""
     sizes = metadata.get("layer_sizes")
     if not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_LAYERS
             and all(type(n) is int and 0 < n <= MAX_LAYER_WIDTH for n in sizes)):
-        raise ModelFileError(f"{path}: metadata has no valid layer_sizes (2 to {MAX_LAYERS} widths "
+        raise ModelFileError(f"{path}: {where} has no valid layer_sizes (2 to {MAX_LAYERS} widths "
                              f"from 1 to {MAX_LAYER_WIDTH:,})")
     if sizes[0] != INPUT_PIXELS or sizes[-1] not in CLASSES_BY_OUTPUTS:
         raise ModelFileError(f"{path}: a {'-'.join(map(str, sizes))} network does not read 28x28 digits "
@@ -225,17 +284,16 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
     channels = metadata.get("convolutions", [])
     if not (isinstance(channels, list) and all(type(c) is int and 0 < c <= MAX_CHANNELS for c in channels)
             and len(channels) <= MAX_CONVOLUTIONS):
-        raise ModelFileError(f"{path}: metadata convolutions must be a list of at most {MAX_CONVOLUTIONS} "
+        raise ModelFileError(f"{path}: {where} convolutions must be a list of at most {MAX_CONVOLUTIONS} "
                              f"channel counts from 1 to {MAX_CHANNELS}")
     if metadata.get("classes", CLASSES_BY_OUTPUTS[sizes[-1]]) != CLASSES_BY_OUTPUTS[sizes[-1]]:
-        raise ModelFileError(f"{path}: metadata classes {metadata['classes']!r} are not those of a "
+        raise ModelFileError(f"{path}: {where} classes {metadata['classes']!r} are not those of a "
                              f"{sizes[-1]}-output digit model")
     preparation = metadata.get("input_preparation", {})
     if not (isinstance(preparation, dict) and isinstance(preparation.get("deslant", False), bool)):
-        raise ModelFileError(f"{path}: metadata input_preparation must be an object with a true/false deslant")
+        raise ModelFileError(f"{path}: {where} input_preparation must be an object with a true/false deslant")
     for problem in metadata_problems(metadata):
-        raise ModelFileError(f"{path}: metadata {problem}")
-    return metadata
+        raise ModelFileError(f"{path}: {where} {problem}")
 
 
 def _refuse_non_finite(constant: str):

@@ -3,8 +3,10 @@
 The reader model reads the crops ``digitnet.reading`` cuts from photos: MNIST training digits
 normalised (and deslanted) exactly like those crops, restyled copies, and negatives labelled
 "not a digit" (``reading.reader_data``); a variant also learns from the candidate digits the
-reader itself cuts from pages of training digits (``reading.page_crops``). It is trained by the
-project's own ``digitnet.training`` loop. The last ``VALIDATION_DIGITS`` training digits (with
+reader itself cuts from pages of training digits (``reading.page_crops``). It is an ensemble of
+two networks trained on the same data by the project's own ``digitnet.training`` loop, a dense
+784-512-256-11 one and one with two convolutions in front, and reads with the mean of their
+probabilities (``Model.members``). The last ``VALIDATION_DIGITS`` training digits (with
 their own restyled copies and negatives) are held out to choose the best epoch and fit a temperature; the MNIST test digits, normalised
 the same way, are only measured.
 
@@ -40,10 +42,11 @@ READER_CONFIG = TrainingConfig(
     keep_best=True,
 )
 
-# The same training with two convolutions in front (``nn.convnet``): it reads crops better (MNIST test
-# digits 0.9950; rejected halves 0.71, fragments 0.83 on held-out digits) but development pages worse
-# (0.90 exact against 0.92: broken strokes 0.68 against 0.83), at 14x the network time per crop;
-# ``scripts/train_reader.py --convolutional`` makes it, for comparison.
+# The reader's second network: the same training with two convolutions in front (``nn.convnet``).
+# Alone it reads crops better (MNIST test digits 0.995; rejected halves 0.70, fragments 0.82 on
+# held-out digits) but development pages worse (0.90 exact against 0.92: broken strokes 0.70
+# against 0.83); with the dense network, better than either (docs/reading.md has the figures), at
+# 14x the dense network's time per crop.
 CONVOLUTIONAL_READER_CONFIG = replace(READER_CONFIG, convolutions=(16, 32), layer_sizes=(784, 256, DIGITS + 1),
                                       trainer="reference", epochs=30)
 
@@ -57,15 +60,17 @@ PAGE_CROPS_PER_DIGIT = 0.04
 class ReaderRecipe:
     """Everything that decides the reader model besides the MNIST training images."""
 
-    config: TrainingConfig = READER_CONFIG
+    config: TrainingConfig = READER_CONFIG  # the model's own network (its seed also draws the data)...
+    member_configs: tuple[TrainingConfig, ...] = (CONVOLUTIONAL_READER_CONFIG,)  # ...and the others'
     mix: ReaderDataMix = field(default_factory=ReaderDataMix)
     deslant: bool = True
     validation_digits: int = VALIDATION_DIGITS
     filter_model: str = "best"  # the shipped digit model that weeds digit-like pieces out of the negatives
 
     def to_dict(self) -> dict:
-        return {"name": "reader", **self.config.to_dict(), "mix": asdict(self.mix), "deslant": self.deslant,
-                "validation_size": self.validation_digits, "filter_model": self.filter_model}
+        return {"name": "reader", **self.config.to_dict(), "members": [c.to_dict() for c in self.member_configs],
+                "mix": asdict(self.mix), "deslant": self.deslant, "validation_size": self.validation_digits,
+                "filter_model": self.filter_model}
 
 
 @dataclass
@@ -137,33 +142,51 @@ def digit_scores(model: Model, test: Split) -> dict:
 
 
 def make_reader_model(dataset: Dataset, out: str | Path, recipe: ReaderRecipe = ReaderRecipe(),
-                      workers: int | None = None, limit: int | None = None, reporter=None) -> Model:
-    """Build the data, train, and save the reader model to ``out`` with its full metadata."""
+                      workers: int | None = None, limit: int | None = None, reporter_for=None) -> Model:
+    """Build the data, train every network of the recipe, and save the reader model to ``out`` with
+    its full metadata. ``reporter_for(config)``: a progress reporter for each training (or None)."""
     workers = workers or available_cores()
     started = time.perf_counter()
     data = reader_data(dataset, recipe, workers, limit)
-    return train_reader_model(data, dataset, out, recipe, time.perf_counter() - started, reporter)
+    return train_reader_model(data, dataset, out, recipe, time.perf_counter() - started, reporter_for)
 
 
 def train_reader_model(data: ReaderData, dataset: Dataset, out: str | Path, recipe: ReaderRecipe,
-                       data_seconds: float, reporter=None) -> Model:
-    """Train on data already made by ``reader_data`` and save the model with its metadata."""
-    run = train(TrainingRun.start(recipe.config), data.train, data.validation, data.test, reporter=reporter)
-    model = Model(run.network, {
+                       data_seconds: float, reporter_for=None) -> Model:
+    """Train on data already made by ``reader_data`` and save the model with its metadata: the
+    network of ``recipe.config``, with one member for each of ``recipe.member_configs``."""
+    model, *members = [_trained_network(config, data, recipe.deslant, reporter_for) for config in
+                       (recipe.config, *recipe.member_configs)]
+    model.members = members
+    model.metadata.update({
         "recipe": recipe.to_dict(),
-        "input_preparation": {"function": "digitnet.reading.normalise.mnist_style", "deslant": recipe.deslant},
         "data": {"source": dataset.source, "sha256": dataset.sha256,
                  "train_digits": int((data.train.labels < DIGITS).sum()),
                  "train_examples": len(data.train), "train_not_a_digit": int((data.train.labels == NOT_A_DIGIT).sum()),
                  "validation_examples": len(data.validation), "test_digits": len(data.test)},
+        "data_seconds": round(data_seconds, 2),
+        "training_seconds": round(sum(m.metadata["training_seconds"] for m in [model, *members]), 2),
+    })
+    model.metadata["metrics"].update(digit_scores(model, data.test))  # the ensemble's, when there are members
+    save_model(out, model)
+    return model
+
+
+def _trained_network(config: TrainingConfig, data: ReaderData, deslant: bool, reporter_for=None) -> Model:
+    """One network trained on the reader's data, with its history, calibration and scores."""
+    reporter = reporter_for(config) if reporter_for else None
+    run = train(TrainingRun.start(config), data.train, data.validation, data.test, reporter=reporter)
+    if reporter is not None:
+        reporter.close()
+    model = Model(run.network, {
+        "recipe": config.to_dict(),
+        "input_preparation": {"function": "digitnet.reading.normalise.mnist_style", "deslant": deslant},
         "history": history_as_dicts(run.history),
         "best_epoch": run.best_epoch,
         "epochs_run": len(run.history),
-        "data_seconds": round(data_seconds, 2),
         "training_seconds": round(sum(r.seconds for r in run.history), 2),
     })
     model.metadata["calibration"] = calibrate(run.network, data.validation, data.test)
     validation_accuracy = float((run.network.predict(data.validation.images) == data.validation.labels).mean())
     model.metadata["metrics"] = {"validation_accuracy": validation_accuracy, **digit_scores(model, data.test)}
-    save_model(out, model)
     return model

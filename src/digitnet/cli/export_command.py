@@ -23,6 +23,7 @@ def run(args) -> int:
     except OSError as e:
         raise ModelFileError(f"{args.onnx}: cannot write ({e.strerror or e})") from None
     sizes = model.network.layer_sizes
-    print(f"{args.onnx}: {model.network.architecture} network; input {INPUT_NAME!r} (n, 28, 28) uint8, "
+    networks = " + ".join(m.network.architecture for m in [model, *model.members])
+    print(f"{args.onnx}: {networks} network{'s' if model.members else ''}; input {INPUT_NAME!r} (n, 28, 28) uint8, "
           f"output {OUTPUT_NAME!r} (n, {sizes[-1]}) float32")
     return 0

@@ -31,18 +31,22 @@ def run(args) -> int:
         print(json.dumps({"path": str(path), **model.metadata}))
         return 0
     m = model.metadata
-    network = model.network
-    convolutions = f"{KERNEL}x{KERNEL} convolutions with {POOL}x{POOL} max-pooling, " if network.convolutions else ""
-    activation = ACTIVATION_NAMES.get(network.activation, network.activation)
-    rows = [("model file", str(path)),
-            ("network", f"{network.architecture} ({convolutions}{activation} hidden layers, softmax output), "
-                        f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")]
+    rows = [("model file", str(path)), ("network", network_line(model.network))]
+    rows += [(f"member {k} (read with it)", network_line(member.network)) for k, member in enumerate(model.members, 1)]
     for section in SECTIONS:
         table = m.get(section)
         rows += [(f"{section}.{key}", value) for key, value in (table.items() if isinstance(table, dict) else ())]
     rows += [(key, m[key]) for key in FIELDS if key in m]
     print(format_rows([(key, shown(value)) for key, value in rows], printable))
     return 0
+
+
+def network_line(network) -> str:
+    """One network in words: architecture, layers, dtype and parameter count."""
+    convolutions = f"{KERNEL}x{KERNEL} convolutions with {POOL}x{POOL} max-pooling, " if network.convolutions else ""
+    activation = ACTIVATION_NAMES.get(network.activation, network.activation)
+    return (f"{network.architecture} ({convolutions}{activation} hidden layers, softmax output), "
+            f"{network.dtype}, {sum(p.size for p in network.parameters):,} parameters")
 
 
 def format_rows(rows: list[tuple[str, object]], clean=str) -> str:
