@@ -19,7 +19,7 @@ def reading_payload(reading, model: Model, image_name: str, with_explanation: bo
 
     ``network_input``: 28 rows of 28 floats in [0, 1], the crop the network read;
     ``hidden_activations``: one list per hidden layer (128 and 64 floats for the seed model), the
-    outputs of its units after ReLU for that crop; ``explanation``: see ``explanation_payload``.
+    outputs of its units after ReLU for that crop (of the model's own network, for an ensemble); ``explanation``: see ``explanation_payload``.
     """
     payload = reading.to_dict(image_name)
     if not reading.digits:
@@ -77,11 +77,13 @@ def png_data_url(image) -> str:
 
 
 def model_description(model: Model) -> dict:
-    """What ``GET /api/model`` answers: the architecture and everything the model file says."""
+    """What ``GET /api/model`` answers: the architecture of the network the page shows (the model's
+    own), those of the members that read with it, and everything the model file says."""
     sizes = list(model.network.layer_sizes)
     return {
         "layer_sizes": sizes,
         "architecture": model.network.architecture,
+        "members": [member.network.architecture for member in model.members],
         "hidden_sizes": sizes[1:-1],
         "parameters": int(sum(p.size for p in model.network.parameters)),
         "metadata": model.metadata,
