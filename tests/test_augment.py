@@ -1,5 +1,7 @@
 """Augmentation keeps digits recognisable: transforms do what they say, seeded, and off at strength 0."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -137,7 +139,7 @@ def test_affine_parameters_stay_within_their_strengths():
     assert zoom.min() >= 0.9 - 1e-9 and zoom.max() <= 1.1 + 1e-9
 
 
-@pytest.mark.parametrize("bad", [dict(shift=-1), dict(scale=1.0), dict(thickness=1.5),
+@pytest.mark.parametrize("bad", [dict(shift=-1), dict(scale=1.0), dict(thickness=1.5), dict(pen_skips=1.5),
                                  dict(rotation=float("nan")), dict(elastic_smoothness=0)])
 def test_invalid_strengths_are_refused(bad):
     with pytest.raises(ValueError):
@@ -216,3 +218,17 @@ def test_epoch_distortions_are_a_pure_function_of_seed_and_epoch_and_differ_betw
     assert not np.allclose(images_of(first.epoch(4)), images_of(first.epoch(5)))
     assert not np.allclose(images_of(first.epoch(5)), images_of(EpochDistortions(split, STRONG, seed=2).epoch(5)))
     assert len({tuple(np.round(d, 3)) for d in images_of(first.epoch(5)) - split.images}) == 30  # each its own
+
+
+def test_pen_skips_cut_a_share_of_an_epochs_images_after_the_same_warps():
+    images = digit_like(200)
+    split = Split(images, np.arange(200))
+    with_skips = replace(STRONG, pen_skips=0.5)
+    skipped, position = EpochDistortions(split, with_skips, seed=3).epoch(2)
+    plain, plain_position = EpochDistortions(split, STRONG, seed=3).epoch(2)
+    assert np.array_equal(position, plain_position)  # the warps and thicknesses are drawn as without skips
+    lost = plain.images.sum(axis=1) - skipped.images.sum(axis=1)
+    assert (skipped.images <= plain.images + 1e-6).all()  # ink is only taken away
+    cut = lost > 0.5
+    assert 0.35 < cut.mean() < 0.65 and np.allclose(skipped.images[~cut], plain.images[~cut])
+    assert np.array_equal(EpochDistortions(split, with_skips, seed=3).epoch(2)[0].images, skipped.images)

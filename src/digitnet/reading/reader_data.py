@@ -23,6 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 from digitnet.data import Split
+from digitnet.training.augmentation import ink_extent
+from digitnet.training.augmentation import pen_skips as broken  # strokes broken by thin gaps
 from digitnet.reading.normalise import mnist_style, normalised, tight_crop
 
 SIDE = 28
@@ -59,15 +61,6 @@ def draw_segments(canvases: np.ndarray, start: np.ndarray, end: np.ndarray, widt
     distance = np.linalg.norm(points - (start[:, None, :] + t[..., None] * direction), axis=-1)
     stroke = np.clip(width[:, None] / 2 + 0.5 - distance, 0, 1).reshape(n, h, w)
     return np.maximum(canvases, stroke)
-
-
-def ink_extent(canvases: np.ndarray, threshold: float = 0.3) -> tuple[np.ndarray, ...]:
-    """Per canvas: (top, bottom, left, right) pixel index of the ink, inclusive, each (n,) int."""
-    rows, cols = canvases.max(axis=2) > threshold, canvases.max(axis=1) > threshold
-    top, left = rows.argmax(axis=1), cols.argmax(axis=1)
-    bottom = rows.shape[1] - 1 - rows[:, ::-1].argmax(axis=1)
-    right = cols.shape[1] - 1 - cols[:, ::-1].argmax(axis=1)
-    return top, bottom, left, right
 
 
 def row_ink_columns(canvases: np.ndarray, threshold: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -110,23 +103,6 @@ def restroked(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     thin = ndimage.grey_erosion(digits, size=(1, 2, 2))
     target = np.where((amount > 0)[:, None, None], thick, thin)
     return digits + np.abs(amount)[:, None, None].astype(np.float32) * (target - digits)
-
-
-def broken(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One or two thin bands of paper across each digit, at any angle (a pen that skips)."""
-    n = len(digits)
-    rows, cols = np.indices((SIDE, SIDE), dtype=np.float32)
-    top, bottom, left, right = ink_extent(digits)
-    out = digits.copy()
-    for band in range(2):
-        angle = rng.uniform(0, np.pi, n)
-        # A line through a random point of the ink's box, and the distance of every pixel from it.
-        row, col = rng.uniform(top, bottom + 1), rng.uniform(left, right + 1)
-        distance = np.abs((rows[None] - row[:, None, None]) * np.cos(angle)[:, None, None]
-                          - (cols[None] - col[:, None, None]) * np.sin(angle)[:, None, None])
-        width = rng.uniform(0.8, 2.2, n) * (band == 0 or rng.random(n) < 0.5)  # a second band for half
-        out *= np.clip(distance - width[:, None, None] / 2, 0, 1)
-    return out
 
 
 def small_top_loop(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -4,7 +4,8 @@ The geometric distortions (shift, rotation, scale, shear, elastic) of one image 
 from output pixels to input coordinates; bilinear resampling under that map is a linear function of
 the image, so it is a sparse (784, 784) matrix with at most four weights per row (``warp_matrices``,
 held to ``scipy.ndimage.map_coordinates`` by the tests). Stroke thickness then blends each image
-towards its grey dilation (thicker, a marker) or erosion (thinner, a fine pen).
+towards its grey dilation (thicker, a marker) or erosion (thinner, a fine pen), and pen skips cut
+thin bands of paper across a share of the images, after the warp.
 
 Training distorts a whole epoch at once (``EpochDistortions``): a bank of ``WARP_BANK_SIZE`` random
 warps is drawn, each image gets one of them at random, and the images that share a warp are
@@ -28,6 +29,7 @@ CENTRE = (SIDE - 1) / 2
 # Warps drawn for each epoch; the images that share one are resampled together (see EpochDistortions).
 WARP_BANK_SIZE = 256
 WARP_BANK_EPOCHS = 4  # epochs a bank serves before the next is drawn
+INK = 0.3  # a pixel above this level is ink (where pen skips may cross)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Augmentation:
     elastic: root-mean-square displacement, in pixels, of a smooth random warp.
     elastic_smoothness: standard deviation, in pixels, of the Gaussian that smooths that warp.
     thickness: fraction of the way towards a stroke one pixel thicker (s > 0) or thinner (s < 0).
+    pen_skips: share of the images (not a range) that get one or two bands of paper across their
+    strokes (``pen_skips``), a pen that skips.
     """
 
     shift: float = 0.0
@@ -50,6 +54,7 @@ class Augmentation:
     elastic: float = 0.0
     elastic_smoothness: float = 4.0
     thickness: float = 0.0
+    pen_skips: float = 0.0
 
     def __post_init__(self):
         check_field_types(self, "augmentation.")
@@ -58,6 +63,8 @@ class Augmentation:
             bad.append("scale (must be below 1)")
         if self.thickness > 1:
             bad.append("thickness (at most 1)")
+        if self.pen_skips > 1:
+            bad.append("pen_skips (a share, at most 1)")
         if self.elastic_smoothness <= 0:
             bad.append("elastic_smoothness (must be positive)")
         if bad:
@@ -65,12 +72,12 @@ class Augmentation:
 
     @property
     def geometric(self) -> bool:
-        """Whether any distortion moves pixels (all but thickness)."""
+        """Whether any distortion moves pixels (all but thickness and pen skips)."""
         return any((self.shift, self.rotation, self.scale, self.shear, self.elastic))
 
     @property
     def enabled(self) -> bool:
-        return self.geometric or bool(self.thickness)
+        return self.geometric or bool(self.thickness) or bool(self.pen_skips)
 
 
 def affine_matrices(rng: np.random.Generator, n: int, augmentation: Augmentation) -> tuple[np.ndarray, np.ndarray]:
@@ -197,10 +204,46 @@ def warp(stack: np.ndarray, matrices: np.ndarray, shifts: np.ndarray,
     return np.stack([m @ image for m, image in zip(resampling, flat)]).reshape(stack.shape)
 
 
+def ink_extent(canvases: np.ndarray, threshold: float = INK) -> tuple[np.ndarray, ...]:
+    """Per canvas (n, h, w): (top, bottom, left, right) pixel index of the ink, inclusive, each (n,) int."""
+    rows, cols = canvases.max(axis=2) > threshold, canvases.max(axis=1) > threshold
+    top, left = rows.argmax(axis=1), cols.argmax(axis=1)
+    bottom = rows.shape[1] - 1 - rows[:, ::-1].argmax(axis=1)
+    right = cols.shape[1] - 1 - cols[:, ::-1].argmax(axis=1)
+    return top, bottom, left, right
+
+
+def pen_skips(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One band of paper, 0.8 to 2.2 pixels wide, across each image at any angle through a random
+    point of its ink's box, and for half of them a second: images (n, 28, 28) in [0, 1] -> (n, 28, 28)."""
+    n = len(images)
+    rows, cols = np.indices((SIDE, SIDE), dtype=np.float32)
+    top, bottom, left, right = ink_extent(images)
+    out = images.copy()
+    for band in range(2):
+        angle = rng.uniform(0, np.pi, n)
+        row, col = rng.uniform(top, bottom + 1), rng.uniform(left, right + 1)
+        # The distance of every pixel from the band's centre line.
+        distance = np.abs((rows[None] - row[:, None, None]) * np.cos(angle)[:, None, None]
+                          - (cols[None] - col[:, None, None]) * np.sin(angle)[:, None, None])
+        width = rng.uniform(0.8, 2.2, n) * (band == 0 or rng.random(n) < 0.5)
+        out *= np.clip(distance - width[:, None, None] / 2, 0, 1)
+    return out
+
+
+def with_pen_skips(images: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """``pen_skips`` on a random ``share`` of ``images`` (n, 784), in place; returns them."""
+    chosen = np.nonzero(rng.random(len(images)) < share)[0]
+    if chosen.size:
+        images[chosen] = pen_skips(images[chosen].reshape(-1, SIDE, SIDE), rng).reshape(chosen.size, -1)
+    return images
+
+
 def augment(images: np.ndarray, rng: np.random.Generator, augmentation: Augmentation) -> np.ndarray:
     """A randomly distorted copy of a batch, each image its own warp: images (n, 784) float in [0, 1] -> (n, 784).
 
-    The stroke thickness changes first, then the image is warped (as ``EpochDistortions`` does).
+    The stroke thickness changes first, then the image is warped, then pen skips cut it (as
+    ``EpochDistortions`` does).
     """
     n, a = len(images), augmentation
     if not a.enabled or n == 0:
@@ -209,7 +252,8 @@ def augment(images: np.ndarray, rng: np.random.Generator, augmentation: Augmenta
     out = change_thickness(images.reshape(n, SIDE, SIDE), rng.uniform(-a.thickness, a.thickness, n)).reshape(n, -1)
     if warps:
         out = np.stack([m @ image for m, image in zip(warps, out)])
-    return np.clip(out, 0, 1, out=out)
+    np.clip(out, 0, 1, out=out)
+    return with_pen_skips(out, rng, a.pen_skips) if a.pen_skips else out
 
 
 class EpochDistortions:
@@ -265,6 +309,8 @@ class EpochDistortions:
                 images = (bank[g % len(bank)] @ images.T).T
             # Both steps average pixels in [0, 1] with weights >= 0 summing to 1: only rounding can pass 1.
             np.minimum(images, 1, out=distorted[start:stop])
+        if a.pen_skips:  # drawn from a stream of their own: the warps and thicknesses stay as without them
+            with_pen_skips(distorted, np.random.default_rng([self.seed, epoch, 3]), a.pen_skips)
         position = np.empty(n, np.int64)
         position[order] = np.arange(n)
         return Split(distorted, self.split.labels[order]), position
@@ -273,7 +319,7 @@ class EpochDistortions:
 def one_at_a_time(augmentation: Augmentation) -> dict[str, Augmentation]:
     """Each distortion of ``augmentation`` alone, at its strength, by name (those that are on)."""
     off = Augmentation(elastic_smoothness=augmentation.elastic_smoothness)
-    names = ("shift", "rotation", "scale", "shear", "elastic", "thickness")
+    names = ("shift", "rotation", "scale", "shear", "elastic", "thickness", "pen_skips")
     return {name: replace(off, **{name: getattr(augmentation, name)}) for name in names if getattr(augmentation, name)}
 
 
