@@ -216,13 +216,16 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         state = {name[len(STATE_PREFIX):]: archive.array(name, FLOAT_ARRAY) for name in sorted(state_names)}
     if not all(np.isfinite(a).all() for a in state.values()):
         raise ModelFileError(f"{path}: training state holds non-finite arrays")
-    built = [Model(_build_network(path, {name[len(prefix):]: a for name, a in arrays.items()
-                                         if name.startswith(prefix) and (prefix or not name.startswith("member"))},
-                                  described), described)
-             for prefix, described in networks]
-    model = built[0]
-    model.state, model.members = state, built[1:]
+    model, *members = [Model(_build_network(path, _unprefixed(arrays, prefix), described), described)
+                       for prefix, described in networks]
+    model.state, model.members = state, members
     return model
+
+
+def _unprefixed(arrays: dict, prefix: str) -> dict:
+    """The arrays of the network whose names carry ``prefix`` ("": the model's own), named without it."""
+    return {name[len(prefix):]: array for name, array in arrays.items()
+            if (name.startswith(prefix) if prefix else not name.startswith("member"))}
 
 
 def _expected_shapes(sizes: list[int], channels: list[int]) -> dict[str, tuple[int, ...]]:
