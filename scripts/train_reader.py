@@ -30,9 +30,10 @@ def main() -> None:
     alone.add_argument("--dense-only", action="store_true",
                        help="the 784-512-256-11 network alone (the reader before the ensemble)")
     alone.add_argument("--convolutional-only", action="store_true",
-                       help="the network with two convolutions in front alone (it reads pages worse)")
+                       help="the network with two convolutions in front alone (it reads pages worse than the pair)")
     parser.add_argument("--page-crops", action="store_true",
-                        help="also train on the candidates the reader cuts from pages (not shipped: see docs/reading.md)")
+                        help="also train on the candidates the reader cuts from pages "
+                             "(not shipped: see docs/reading.md)")
     args = parser.parse_args()
     mix = ReaderDataMix(pages=PAGE_CROPS_PER_DIGIT) if args.page_crops else ReaderDataMix()
     recipe = ReaderRecipe(mix=mix)

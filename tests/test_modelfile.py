@@ -189,8 +189,10 @@ def test_convolutions_that_do_not_match_the_arrays_are_refused(saved_convolution
 def saved_ensemble(tmp_path, rng):
     """A dense 11-output model with a convolutional member, both reading deslanted crops."""
     deslanted = {"input_preparation": {"deslant": True}}
-    member = Model(ConvNetwork.initialised((3, 5), (784, 8, 11), rng), {**deslanted, "calibration": {"temperature": 2.0}})
-    model = Model(Network.initialised((784, 16, 11), rng), {**deslanted, "recipe": {"name": "reader"}}, members=[member])
+    member = Model(ConvNetwork.initialised((3, 5), (784, 8, 11), rng),
+                   {**deslanted, "calibration": {"temperature": 2.0}})
+    model = Model(Network.initialised((784, 16, 11), rng), {**deslanted, "recipe": {"name": "reader"}},
+                  members=[member])
     return save_model(tmp_path / "ensemble.npz", model), model
 
 

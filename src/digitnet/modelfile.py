@@ -86,7 +86,7 @@ class Model:
         """Whether the model was trained on deslanted digits (``reading.normalise.mnist_style(ink,
         deslant=True)``), so its input must be deslanted too. False for models that say nothing
         (seed and best were trained on MNIST as it is)."""
-        return bool((self.metadata.get("input_preparation") or {}).get("deslant", False))
+        return deslants(self.metadata)
 
     @property
     def temperature(self) -> float:
@@ -113,6 +113,11 @@ class Model:
         if not self.members:
             return self.network.logits(x)[:, :DIGITS]
         return np.log(np.maximum(self.predict_proba(x)[:, :DIGITS], np.finfo(np.float32).tiny))
+
+
+def deslants(metadata: dict) -> bool:
+    """Whether a model's (or a member's) metadata says its inputs are deslanted."""
+    return bool((metadata.get("input_preparation") or {}).get("deslant", False))
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
@@ -206,8 +211,8 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
         raw = archive.array("metadata", JSON_STRING, shape=None, max_bytes=4 * MAX_METADATA_CHARS)
         metadata = _parse_metadata(path, raw)
         networks = _prefixed([metadata] + metadata.get("members", []))
-        expected = {prefix + name: shape for prefix, described in networks
-                    for name, shape in _expected_shapes(described["layer_sizes"], described.get("convolutions", [])).items()}
+        expected = {prefix + name: shape for prefix, described in networks for name, shape in
+                    _expected_shapes(described["layer_sizes"], described.get("convolutions", [])).items()}
         names = set(archive.names) - {"metadata"}
         state_names = {name for name in names if name.startswith(STATE_PREFIX)}
         if names - state_names != set(expected):
@@ -265,9 +270,7 @@ def _parse_metadata(path: Path, raw: np.ndarray) -> dict:
         _check_network_metadata(path, member, where)
         if "members" in member:
             raise ModelFileError(f"{path}: {where} has members of its own")
-        if member["layer_sizes"][-1] != metadata["layer_sizes"][-1] or \
-                bool(member.get("input_preparation", {}).get("deslant", False)) != \
-                bool(metadata.get("input_preparation", {}).get("deslant", False)):
+        if member["layer_sizes"][-1] != metadata["layer_sizes"][-1] or deslants(member) != deslants(metadata):
             raise ModelFileError(f"{path}: {where} gives other outputs or reads other inputs than the model")
     return metadata
 

@@ -114,10 +114,9 @@ def to_onnx(model: Model) -> onnx.ModelProto:
         outputs=[helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", sizes[-1]])
                  for name in (OUTPUT_NAME, LOGITS_NAME)],
         initializer=[numpy_helper.from_array(np.asarray(value), name) for name, value in constants.items()],
-        doc_string=f"pixels: (n, {height}, {width}) uint8, {INPUT_SPEC['scaling']}; probabilities: softmax of "
-                   f"logits / temperature {model.temperature:g}" if not model.members else
-                   f"pixels: (n, {height}, {width}) uint8, {INPUT_SPEC['scaling']}; probabilities: the mean of "
-                   f"{1 + len(model.members)} networks' softmax(logits / temperature); logits: its log",
+        doc_string=f"pixels: (n, {height}, {width}) uint8, {INPUT_SPEC['scaling']}; probabilities: " + (
+            f"the mean of {1 + len(model.members)} networks' softmax(logits / temperature); logits: its log"
+            if model.members else f"softmax of logits / temperature {model.temperature:g}"),
     )
     exported = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="digitnet")
     exported.ir_version = 8  # the IR of opset 17: readable by runtimes that predate this onnx package

@@ -6,9 +6,9 @@ normalised (and deslanted) exactly like those crops, restyled copies, and negati
 reader itself cuts from pages of training digits (``reading.page_crops``). It is an ensemble of
 two networks trained on the same data by the project's own ``digitnet.training`` loop, a dense
 784-512-256-11 one and one with two convolutions in front, and reads with the mean of their
-probabilities (``Model.members``). The last ``VALIDATION_DIGITS`` training digits (with
-their own restyled copies and negatives) are held out to choose the best epoch and fit a temperature; the MNIST test digits, normalised
-the same way, are only measured.
+probabilities (``Model.members``). The last ``VALIDATION_DIGITS`` training digits (with their own
+restyled copies and negatives) are held out to choose the best epoch and fit a temperature; the
+MNIST test digits, normalised the same way, are only measured.
 
     make reader-model        # = python scripts/train_reader.py --out src/digitnet/models/reader.npz
 """

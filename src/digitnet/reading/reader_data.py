@@ -23,9 +23,9 @@ import numpy as np
 from scipy import ndimage
 
 from digitnet.data import Split
-from digitnet.training.augmentation import ink_extent
-from digitnet.training.augmentation import pen_skips as broken  # strokes broken by thin gaps
 from digitnet.reading.normalise import mnist_style, normalised, tight_crop
+from digitnet.training.augmentation import ink_extent
+from digitnet.training.augmentation import pen_skips as broken  # the style "strokes broken by thin gaps"
 
 SIDE = 28
 NOT_A_DIGIT = 10             # the label of every negative (the model's 11th output)

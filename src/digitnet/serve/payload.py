@@ -19,7 +19,8 @@ def reading_payload(reading, model: Model, image_name: str, with_explanation: bo
 
     ``network_input``: 28 rows of 28 floats in [0, 1], the crop the network read;
     ``hidden_activations``: one list per hidden layer (128 and 64 floats for the seed model), the
-    outputs of its units after ReLU for that crop (of the model's own network, for an ensemble); ``explanation``: see ``explanation_payload``.
+    outputs of its units after ReLU for that crop (of the model's own network, for an ensemble);
+    ``explanation``: see ``explanation_payload``.
     """
     payload = reading.to_dict(image_name)
     if not reading.digits:
