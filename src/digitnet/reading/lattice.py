@@ -28,8 +28,8 @@ WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide)...
 SHORT = 0.8          # ...or shorter than this many
 PRIOR_WEIGHT = 4.0    # log-score lost per digit height beyond those bounds
 SPECK_SIDE = 0.5      # a part whose longer side is below this many digit heights may be skipped...
-SKIP_SCORE = np.log(0.05)  # ...at the cost of this log-score
-CUT_SCORE = np.log(0.8)    # the log-score of ending a digit where a cut goes through ink
+SKIP_SCORE = np.log(0.5)   # ...at the cost of this log-score
+CUT_SCORE = np.log(0.5)    # the log-score of ending a digit where a cut goes through ink
 GAP_WEIGHT = 6.0           # log-score lost per digit height of paper between the parts of one digit
 
 
