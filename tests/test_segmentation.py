@@ -12,7 +12,7 @@ from digitnet.errors import ImageError
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
 from digitnet.reading import read_digits
-from digitnet.reading.lattice import MAX_WIDTH, Candidate, best_path, candidates
+from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
 from digitnet.reading.segment import Blob
 from digitnet.reading.synthetic import mnist_glyph
 
@@ -70,6 +70,14 @@ def test_a_two_and_a_one_close_together_on_a_tilted_line_are_two_digits(model, m
     assert read_digits(image, model).text == "21"
 
 
+@pytest.mark.parametrize("label", [2, 3, 7])
+def test_a_small_tick_beside_a_digit_is_left_out_not_read_as_a_one(mnist, label):
+    image = row_image([first_test_digit(mnist, label, 60)], [])
+    x, y = image.width - 32, image.height - 54
+    ImageDraw.Draw(image).line((x, y + 16, x + 14, y), fill=0, width=4)  # a third of a digit high
+    assert read_digits(image, load_model()).text == str(label)
+
+
 def edge(start, end, width=10):
     return Candidate(start, end, Blob((start * 10, 0, start * 10 + width, 20), (start + 1,)), 0.0)
 
@@ -87,7 +95,7 @@ def test_best_path_merges_two_broken_pieces_the_network_reads_as_one_sure_digit(
 
 
 def test_best_path_can_skip_a_speck():
-    speck = Candidate(1, 2, None, np.log(0.05))
+    speck = Candidate(1, 2, None, SKIP_SCORE)
     edges = [edge(0, 1), edge(1, 2), speck, edge(0, 2, 20), edge(1, 3, 20), edge(2, 3)]
     scores = np.array([np.log(0.99), np.log(0.01), speck.prior, np.log(0.02), np.log(0.01), np.log(0.99)])
     assert [(e.start, e.end, e.blob is None) for e in best_path(edges, scores, 3)] == [
