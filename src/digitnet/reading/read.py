@@ -22,7 +22,7 @@ from digitnet.reading.ink import InkModel, measure_ink
 from digitnet.reading.lattice import MAX_CANDIDATES, Candidate, best_path, candidates
 from digitnet.reading.load import ImageSource, grey_array, grey_levels, load_image
 from digitnet.reading.normalise import PATCH_SIDE, dilate, mnist_style
-from digitnet.reading.segment import Blob, TextRow, find_rows
+from digitnet.reading.segment import LOOSE_INK, Blob, TextRow, find_rows
 
 WORK_SIDE = 1200
 UNSURE = "?"
@@ -207,7 +207,7 @@ def _digit_ink(grey: Image.Image, ink_model: InkModel, blob: Blob, labels: np.nd
     patch = grey_array(grey.resize(size, resample, box=source_box))
     region = (x0 / work_w, y0 / work_h, x1 / work_w, y1 / work_h)
     ink = ink_model.ink(patch, region)
-    own = np.isin(labels[max(0, y0 - 1) : y1 + 1, max(0, x0 - 1) : x1 + 1], blob.labels)
+    own = np.isin(labels[max(0, y0 - 1) : y1 + 1, max(0, x0 - 1) : x1 + 1], blob.labels + (LOOSE_INK,))
     own = dilate(own, 1)[1 if y0 > 0 else 0 :, 1 if x0 > 0 else 0 :][: y1 - y0, : x1 - x0]
     keep = Image.fromarray(own.astype(np.uint8) * 255, "L").resize(size, Image.BILINEAR)
     return ink * (np.asarray(keep) > 0)

@@ -1,7 +1,8 @@
 """From an ink mask to text rows of ink pieces, in time near-linear in the number of pieces.
 
 Connected components are found on runs of ink along rows (8-connectivity), then cleaned up: long
-horizontal runs of ruled paper are removed and specks are dropped. Pieces that lie over one another
+horizontal runs of ruled paper are removed and specks are dropped as pieces (their ink stays, as
+loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke). Pieces that lie over one another
 with a small gap (a digit broken by a pen that skips) are grouped into clusters by a sweep along x
 (each piece is compared only with the pieces its columns overlap, never all pairs), and the clusters
 into text rows, top to bottom, each read left to right. Which pieces make one digit, and where a
@@ -18,8 +19,10 @@ from digitnet.errors import ImageError
 RULING_FRACTION = 0.6   # a run at least this fraction of the page wide is part of a ruled line...
 RULING_BANDS = 2        # ...when at least this many separate bands of such runs cross the page
 MIN_HEIGHT_PX = 5       # no row is read whose digits are shorter than this (in mask pixels)
-SPECK_FRACTION = 0.25   # a piece whose longer side is below this fraction of the digit height is a speck
+SPECK_FRACTION = 0.15   # a piece whose longer side is below this fraction of the digit height is a speck
+                        # (its ink stays loose: kept in any candidate digit whose box it lies in)
 PIECE_GAP = 0.3         # pieces over one another at most this fraction of the digit height apart are grouped
+LOOSE_INK = -1          # the label of specks' pixels: ink no piece owns
 MAX_PIECES = 1500       # an image with more pieces of ink than this (specks aside) is refused
 MAX_DIGITS = 400        # ... and so is one with more clusters (digits, or digits touching) than this
 SMALL_CLUSTER = 0.5     # a cluster less than this fraction of the digit height high joins the nearest row...
@@ -138,7 +141,10 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
     if not pieces:
         return [], labels
     digit_height = typical_height(pieces)
-    pieces = [p for p in pieces if max(p.height, p.width) >= SPECK_FRACTION * digit_height]
+    is_speck = np.array([max(p.height, p.width) < SPECK_FRACTION * digit_height for p in pieces])
+    relabel = np.r_[0, np.where(is_speck, LOOSE_INK, np.arange(1, len(pieces) + 1))].astype(np.int32)
+    labels = relabel[labels]
+    pieces = [p for p, speck in zip(pieces, is_speck) if not speck]
     if len(pieces) > MAX_PIECES:
         raise ImageError(f"has {len(pieces):,} separate marks, more than the {MAX_PIECES:,} a page of digits "
                          "may hold; crop it to the digits")
