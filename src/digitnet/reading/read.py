@@ -193,7 +193,7 @@ def _digit_ink(grey: Image.Image, ink_model: InkModel, blob: Blob, labels: np.nd
     """The ink of one candidate digit, cut from the full-resolution grey image: (h, w) float32 in [0, 1].
 
     The crop is resampled so that its long side is about ``PATCH_SIDE``; ink of other pieces and
-    parts that reaches into the box is masked out.
+    parts that reaches into the box is masked out; loose ink (specks no piece owns) is kept.
     """
     work_h, work_w = labels.shape
     x0, y0, x1, y1 = blob.box
