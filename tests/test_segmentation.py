@@ -212,3 +212,16 @@ def test_a_solid_black_square_reads_quickly(model):
     start = time.perf_counter()
     read_digits(image, model)
     assert time.perf_counter() - start < 10
+
+
+def test_a_speck_is_no_piece_but_its_ink_stays_loose():
+    from digitnet.reading.segment import LOOSE_INK, find_rows
+
+    mask = np.zeros((60, 60), dtype=bool)
+    mask[10:50, 20:24] = True  # a stroke 40 px tall
+    mask[30:33, 30:33] = True  # a 3 px speck beside it: under SPECK_FRACTION of a digit
+    rows, labels = find_rows(mask)
+    pieces = [piece for row in rows for cluster in row.clusters for piece in cluster]
+    assert len(pieces) == 1
+    assert (labels[30:33, 30:33] == LOOSE_INK).all()
+    assert (labels[10:50, 20:24] == pieces[0].labels[0]).all()
