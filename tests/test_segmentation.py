@@ -13,7 +13,7 @@ from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
 from digitnet.reading import read_digits
 from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
-from digitnet.reading.segment import Blob
+from digitnet.reading.segment import LOOSE_INK, Blob, find_rows
 from digitnet.reading.synthetic import mnist_glyph
 
 
@@ -215,8 +215,6 @@ def test_a_solid_black_square_reads_quickly(model):
 
 
 def test_a_speck_is_no_piece_but_its_ink_stays_loose():
-    from digitnet.reading.segment import LOOSE_INK, find_rows
-
     mask = np.zeros((60, 60), dtype=bool)
     mask[10:50, 20:24] = True  # a stroke 40 px tall
     mask[30:33, 30:33] = True  # a 3 px speck beside it: under SPECK_FRACTION of a digit

@@ -3,9 +3,9 @@
 Connected components are found on runs of ink along rows (8-connectivity), then cleaned up: long
 horizontal runs of ruled paper are removed and specks are dropped as pieces (their ink stays, as
 loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke).
-Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped into clusters by a sweep along x
-(each piece is compared only with the pieces its columns overlap, never all pairs), and the clusters
-into text rows, top to bottom, each read left to right. Which pieces make one digit, and where a
+Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped
+into clusters by a sweep along x (each piece is compared only with the pieces its columns overlap,
+never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which pieces make one digit, and where a
 blob of touching digits is cut, is left to the reader (``reading.lattice``): it asks the network.
 Boxes are (x0, y0, x1, y1) in mask pixels, x1 and y1 exclusive.
 """
@@ -125,7 +125,8 @@ def component_boxes(rows, starts, ends, run_labels) -> np.ndarray:
 
 
 def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
-    """Text rows top to bottom and the label image their pieces refer to (see ``paint_labels``).
+    """Text rows top to bottom and the label image their pieces refer to (see ``paint_labels``;
+    specks' pixels are labelled ``LOOSE_INK``).
 
     Raises ImageError (message without the image's name) when the page holds more than
     ``MAX_PIECES`` pieces or ``MAX_DIGITS`` clusters: no page of digits does, and the reading time
