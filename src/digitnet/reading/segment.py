@@ -5,8 +5,9 @@ horizontal runs of ruled paper are removed and specks are dropped as pieces (the
 loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke).
 Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped
 into clusters by a sweep along x (each piece is compared only with the pieces its columns overlap,
-never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which pieces make one digit, and where a
-blob of touching digits is cut, is left to the reader (``reading.lattice``): it asks the network.
+never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which
+pieces make one digit, and where a blob of touching digits is cut, is left to the reader
+(``reading.lattice``): it asks the network.
 Boxes are (x0, y0, x1, y1) in mask pixels, x1 and y1 exclusive.
 """
 
