@@ -21,7 +21,7 @@ from digitnet.reading.segment import Blob, union
 
 MAX_CANDIDATES = 2500  # an image whose graphs hold more candidate digits than this is refused
 MAX_PARTS = 10        # a candidate digit is made of at most this many consecutive parts...
-MAX_WIDTH = 1.5       # ...and is at most this many of the row's digit heights wide, unless its parts
+MAX_WIDTH = 1.8       # ...and is at most this many of the row's digit heights wide, unless its parts
                       # make up one whole ink piece (a wide digit that was cut must be put back together)
 WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
 WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide)...
