@@ -24,8 +24,9 @@ MAX_PARTS = 10        # a candidate digit is made of at most this many consecuti
 MAX_WIDTH = 1.8       # ...and is at most this many of the row's digit heights wide, unless its parts
                       # make up one whole ink piece (a wide digit that was cut must be put back together)
 WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
-WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide)...
-SHORT = 0.8          # ...or shorter than this many
+WHOLE_WIDE = 2.0      # uncut piece: than this many, as a slanted or wide digit is; two digits in one
+                      # piece are for the network's "not a digit" to refuse)...
+SHORT = 0.8           # ...or shorter than this many
 PRIOR_WEIGHT = 4.0    # log-score lost per digit height beyond those bounds
 SPECK_SIDE = 0.5      # a part whose longer side is below this many digit heights may be skipped...
 SKIP_SCORE = np.log(0.5)   # ...at the cost of this log-score
