@@ -119,13 +119,19 @@ def test_a_wide_piece_cut_into_parts_can_be_put_back_together_but_two_pieces_tha
     assert (0, 5) not in two_pieces
 
 
-def test_a_slanted_digit_in_one_wide_piece_is_read_whole_not_as_a_loop_and_the_rest():
+def test_a_slanted_digit_in_one_wide_piece_is_read_whole_when_the_network_can_refuse_two_digits():
     height = 20
     loop, rest = Blob((0, 2, 14, 20), (1,)), Blob((14, 0, 34, 20), (2,))  # one piece 1.7 digit heights wide
-    edges = [e for e in candidates([loop, rest], [0, 0], height) if e.blob is not None]
     network_says = {(0, 1): 0.5, (1, 2): 0.99, (0, 2): 0.99}  # a 2's loop alone looks a little like a 6
-    scores = np.array([e.prior + np.log(network_says[(e.start, e.end)]) for e in edges])
-    assert [(e.start, e.end) for e in best_path(edges, scores, 2)] == [(0, 2)]
+
+    def path(refusing: bool) -> list[tuple[int, int]]:
+        edges = [e for e in candidates([loop, rest], [0, 0], height, refusing) if e.blob is not None]
+        scores = np.array([e.prior + np.log(network_says[(e.start, e.end)]) for e in edges])
+        return [(e.start, e.end) for e in best_path(edges, scores, 2)]
+
+    assert path(refusing=True) == [(0, 2)]
+    # A network without "not a digit" reads many a pair of touching digits as one: a piece that wide stays doubtful.
+    assert path(refusing=False) == [(0, 1), (1, 2)]
 
 
 def with_not_a_digit_output(model: Model, bias: float) -> Model:

@@ -24,8 +24,9 @@ MAX_PARTS = 10        # a candidate digit is made of at most this many consecuti
 MAX_WIDTH = 1.8       # ...and is at most this many of the row's digit heights wide, unless its parts
                       # make up one whole ink piece (a wide digit that was cut must be put back together)
 WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
-WHOLE_WIDE = 2.0      # uncut piece: than this many, as a slanted or wide digit is; two digits in one
-                      # piece are for the network's "not a digit" to refuse)...
+WHOLE_WIDE = 1.3      # uncut piece: than this many, as some digits are wide; or, for a network
+REFUSING_WIDE = 2.0   # that can say "not a digit" and so refuses two digits in one piece itself,
+                      # than this many, as a slanted digit is)...
 SHORT = 0.8           # ...or shorter than this many
 PRIOR_WEIGHT = 4.0    # log-score lost per digit height beyond those bounds
 SPECK_SIDE = 0.5      # a part whose longer side is below this many digit heights may be skipped...
@@ -45,9 +46,11 @@ class Candidate:
     prior: float
 
 
-def candidates(parts: list[Blob], pieces: list[int], digit_height: float) -> list[Candidate]:
+def candidates(parts: list[Blob], pieces: list[int], digit_height: float, refusing: bool = False) -> list[Candidate]:
     """Every edge of a row's graph. parts: in reading order; pieces: (len(parts),) which ink piece
-    each part was cut from (consecutive parts of one piece meet at a cut); digit_height: mask pixels."""
+    each part was cut from (consecutive parts of one piece meet at a cut); digit_height: mask pixels;
+    refusing: the network that scores them can say "not a digit"."""
+    whole_wide = REFUSING_WIDE if refusing else WHOLE_WIDE
     edges = []
     for start in range(len(parts)):
         if max(parts[start].width, parts[start].height) < SPECK_SIDE * digit_height:
@@ -62,7 +65,7 @@ def candidates(parts: list[Blob], pieces: list[int], digit_height: float) -> lis
                     break  # wider still from here on, and never one whole piece
                 continue  # the parts so far may still add up to their whole piece
             paper = sum(max(0, b.box[0] - a.box[2]) for a, b in zip(parts[start : end - 1], parts[start + 1 : end]))
-            prior = (shape_prior(blob, digit_height, WHOLE_WIDE if whole_piece else WIDE) + CUT_SCORE * at_cut
+            prior = (shape_prior(blob, digit_height, whole_wide if whole_piece else WIDE) + CUT_SCORE * at_cut
                      - GAP_WEIGHT * paper / digit_height)
             edges.append(Candidate(start, end, blob, prior))
     return edges

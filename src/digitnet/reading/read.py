@@ -83,7 +83,7 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     error messages. Raises ImageError, also for a page with more ink pieces, digits or candidate
     digits than ``segment.MAX_PIECES``, ``segment.MAX_DIGITS`` or ``lattice.MAX_CANDIDATES``.
     """
-    page = segmented(image, name)
+    page = segmented(image, name, refusing=len(model.classes) > DIGITS)
     scored, inputs = candidate_inputs(page, model.deslants_input)
     if not scored:
         return Reading([], "", page.size)
@@ -122,9 +122,10 @@ class SegmentedPage:
         return _image_box(blob.box, self.labels.shape, self.size)
 
 
-def segmented(image: ImageSource, name: str | None = None) -> SegmentedPage:
+def segmented(image: ImageSource, name: str | None = None, refusing: bool = False) -> SegmentedPage:
     """Load ``image`` and build the segmentation graph of each of its text rows (none for an image
-    without ink). Raises ImageError as ``read_digits`` does."""
+    without ink); refusing: the network that will score the candidates can say "not a digit"
+    (``lattice.candidates``). Raises ImageError as ``read_digits`` does."""
     grey = grey_levels(load_image(image, name))
     size = grey.size
     scale = min(1.0, WORK_SIDE / max(size))
@@ -139,7 +140,7 @@ def segmented(image: ImageSource, name: str | None = None) -> SegmentedPage:
     except ImageError as e:
         raise ImageError(f"{shown_name}: {e}") from None
     fresh_labels = itertools.count(int(labels.max()) + 1)
-    graphs = [_row_graph(row, labels, fresh_labels) for row in rows]
+    graphs = [_row_graph(row, labels, fresh_labels, refusing) for row in rows]
     candidate_count = sum(edge.blob is not None for edges, _ in graphs for edge in edges)
     if candidate_count > MAX_CANDIDATES:
         raise ImageError(f"{shown_name}: has {candidate_count:,} ways to cut its ink into digits, more than "
@@ -156,7 +157,7 @@ def candidate_inputs(page: SegmentedPage, deslant: bool) -> tuple[list[Candidate
     return scored, np.stack(inputs) if inputs else np.zeros((0, 28, 28), np.float32)
 
 
-def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels) -> tuple[list[Candidate], int]:
+def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels, refusing: bool) -> tuple[list[Candidate], int]:
     """A row's segmentation graph: (edges, number of parts). Blobs wider than a digit are cut into
     parts, relabelled in ``labels`` with labels drawn from ``fresh_labels`` (an iterator of unused ones)."""
     parts: list[Blob] = []
@@ -165,7 +166,7 @@ def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels) -> tuple[list[Can
         cut = cut_into_parts(piece, labels, row.digit_height, fresh_labels)
         parts += cut
         piece_of_part += [index] * len(cut)
-    return candidates(parts, piece_of_part, row.digit_height), len(parts)
+    return candidates(parts, piece_of_part, row.digit_height, refusing), len(parts)
 
 
 def reading_text(digits: list[DigitReading], min_confidence: float | None = None) -> str:
