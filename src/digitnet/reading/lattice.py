@@ -7,8 +7,9 @@ broken pieces and of cut parts alike; every ink piece, however wide, is a candid
 for a small part standing alone, skipping it as a speck.
 Each candidate digit is scored by the network (one batched call for the whole image, made by the
 reader): log P(digit) plus a light prior: the geometry doubts candidates much wider or much
-shorter than the row's digits (an uncut piece less so: some digits are wide) and digits made of
-parts with paper between them, and ending a digit at a cut through ink costs ``CUT_SCORE`` (a
+shorter than the row's digits (an uncut piece less so: some digits are wide, and a slanted one
+wider still when the network can refuse two digits as "not a digit") and digits made of parts
+with paper between them, and ending a digit at a cut through ink costs ``CUT_SCORE`` (a
 network trained on whole digits finds a "1" in many a part of one). Dynamic programming finds the
 best-scoring path from the first node to the last, as in Liu, Sako and Fujisawa (PAMI 2004).
 """
