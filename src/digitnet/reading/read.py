@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from digitnet.errors import ImageError
-from digitnet.modelfile import DIGITS
+from digitnet.modelfile import DIGITS, NOT_A_DIGIT
 from digitnet.reading.cuts import cut_into_parts
 from digitnet.reading.ink import InkModel, measure_ink
 from digitnet.reading.lattice import MAX_CANDIDATES, Candidate, best_path, candidates
@@ -83,7 +83,7 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     error messages. Raises ImageError, also for a page with more ink pieces, digits or candidate
     digits than ``segment.MAX_PIECES``, ``segment.MAX_DIGITS`` or ``lattice.MAX_CANDIDATES``.
     """
-    page = segmented(image, name, refusing=len(model.classes) > DIGITS)
+    page = segmented(image, name, refusing=NOT_A_DIGIT in model.classes)
     scored, inputs = candidate_inputs(page, model.deslants_input)
     if not scored:
         return Reading([], "", page.size)
