@@ -9,6 +9,8 @@ contour valley the cut is a drop-fall path: a drop falls from the valley through
 straight down where it can and sliding diagonally past ink where the way down is blocked, so that a
 slanted join is cut along its slant and not across it. Each place keeps the path that crosses the
 least ink; paths at least ``MIN_PART`` digit heights apart are applied together, without crossing.
+A piece whose reading the network doubts is cut again, finer (``FINER_CUT_WIDTH``, ``FINER_MIN_PART``):
+a 1 glued to its neighbour makes a blob no wider than one digit, and the 1 is narrower than ``MIN_PART``.
 """
 
 from collections.abc import Iterator
@@ -21,20 +23,25 @@ from digitnet.reading.segment import Blob
 CUT_WIDTH = 0.9    # a blob wider than this many of its row's digit heights is cut into parts
 MIN_PART = 0.12    # parts are at least this many digit heights wide (cuts are this far apart)
 MAX_CUTS = 40      # at most this many cuts through one blob (a string of ~10 touching digits)
+FINER_CUT_WIDTH = 0.3   # a piece looked at again is cut when wider than this many digit heights...
+FINER_MIN_PART = 0.06   # ...into parts at least this many digit heights wide
 
 
-def cut_into_parts(blob: Blob, labels: np.ndarray, digit_height: float, fresh_labels: Iterator[int]) -> list[Blob]:
+def cut_into_parts(blob: Blob, labels: np.ndarray, digit_height: float, fresh_labels: Iterator[int],
+                   finer: bool = False) -> list[Blob]:
     """The parts of ``blob`` (one connected piece), left to right; [blob] when it is not cut.
 
     labels: the (h, w) int32 label image, relabelled in place: each part gets the next label of
     ``fresh_labels`` (labels no pixel has yet). digit_height: the row's digit height in mask pixels.
+    finer: cut narrower blobs into narrower parts (a piece looked at again).
     """
-    if blob.width <= CUT_WIDTH * digit_height:
+    cut_width, min_part = (FINER_CUT_WIDTH, FINER_MIN_PART) if finer else (CUT_WIDTH, MIN_PART)
+    if blob.width <= cut_width * digit_height:
         return [blob]
     x0, y0, x1, y1 = blob.box
     window = labels[y0:y1, x0:x1]
     ink = np.isin(window, blob.labels)
-    paths = cut_paths(ink, digit_height)
+    paths = cut_paths(ink, digit_height, min_part)
     if not paths:
         return [blob]
     columns = np.arange(ink.shape[1])
@@ -51,11 +58,12 @@ def cut_into_parts(blob: Blob, labels: np.ndarray, digit_height: float, fresh_la
     return parts
 
 
-def cut_paths(ink: np.ndarray, digit_height: float) -> list[np.ndarray]:
+def cut_paths(ink: np.ndarray, digit_height: float, min_part: float = MIN_PART) -> list[np.ndarray]:
     """Cut paths through a blob, left to right: ink (h, w) bool -> paths, each (h,) int, the column
-    where row y is cut (pixels left of it are on the left). Paths never cross."""
+    where row y is cut (pixels left of it are on the left), at least ``min_part`` digit heights
+    apart. Paths never cross."""
     h, w = ink.shape
-    spacing = max(2, int(round(MIN_PART * digit_height)))
+    spacing = max(2, int(round(min_part * digit_height)))
     if w < 2 * spacing:
         return []
     has_ink = ink.any(axis=0)

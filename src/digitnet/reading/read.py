@@ -4,8 +4,11 @@ Digits are found on a copy of the page at most ``WORK_SIDE`` pixels on its long 
 12-megapixel photos), then each candidate digit is cut from the full-resolution pixels. Blobs of
 touching digits are over-segmented (``reading.cuts``), every way of grouping the parts of a row into
 digits is a candidate (``reading.lattice``), all candidates of the image are scored by the network
-in one batch, and each row's best path is what is read. Boxes are reported in pixels of the input
-image as displayed (EXIF orientation applied), x1 and y1 exclusive.
+in one batch, and each row's best path is what is read. Where a path reads a piece of ink as a digit
+no more probable than ``DOUBT``, the piece is looked at again: cut finer, the new candidates scored
+in a second batch, and the row's best path found anew (a 1 glued to its neighbour is too narrow for
+the first cuts). Boxes are reported in pixels of the input image as displayed (EXIF orientation
+applied), x1 and y1 exclusive.
 """
 
 import itertools
@@ -17,7 +20,7 @@ from PIL import Image
 
 from digitnet.errors import ImageError
 from digitnet.modelfile import DIGITS, NOT_A_DIGIT
-from digitnet.reading.cuts import cut_into_parts
+from digitnet.reading.cuts import FINER_CUT_WIDTH, cut_into_parts
 from digitnet.reading.ink import InkModel, measure_ink
 from digitnet.reading.lattice import MAX_CANDIDATES, Candidate, best_path, candidates
 from digitnet.reading.load import ImageSource, grey_array, grey_levels, load_image
@@ -26,6 +29,7 @@ from digitnet.reading.segment import LOOSE_INK, Blob, TextRow, find_rows
 
 WORK_SIDE = 1200
 UNSURE = "?"
+DOUBT = 0.8  # a piece the best path reads as a digit this probable or less is cut finer and read again
 
 
 @dataclass
@@ -83,39 +87,64 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     error messages. Raises ImageError, also for a page with more ink pieces, digits or candidate
     digits than ``segment.MAX_PIECES``, ``segment.MAX_DIGITS`` or ``lattice.MAX_CANDIDATES``.
     """
-    page = segmented(image, name, refusing=NOT_A_DIGIT in model.classes)
-    scored, inputs = candidate_inputs(page, model.deslants_input)
-    if not scored:
-        return Reading([], "", page.size)
-    probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
-    log_digit = np.log(np.maximum(probabilities[:, :DIGITS].max(axis=1), 1e-12))
-    row_of = {id(edge): k for k, edge in enumerate(scored)}
+    refusing = NOT_A_DIGIT in model.classes
+    page = segmented(image, name, refusing)
+    read: dict = {}
+    _ask_network(page, model, read)
+    paths = _best_paths(page, read)
+    doubted = doubted_pieces(page.graphs, paths, read)
+    if doubted:
+        cut_finer(page, doubted, refusing)
+        _ask_network(page, model, read)
+        paths = _best_paths(page, read)
     digits = []
-    for index, (edges, part_count) in enumerate(page.graphs):
-        scores = np.array([e.prior + (log_digit[row_of[id(e)]] if e.blob is not None else 0.0) for e in edges])
-        for edge in best_path(edges, scores, part_count):
+    for row, path in enumerate(paths):
+        for edge in path:
             if edge.blob is not None:
-                k = row_of[id(edge)]
-                digit = int(probabilities[k, :DIGITS].argmax())
-                digits.append(DigitReading(digit, float(probabilities[k, digit]), page.image_box(edge.blob),
-                                           probabilities[k], inputs[k], index))
+                probabilities, network_input = read[_key(edge.blob)]
+                digit = int(probabilities[:DIGITS].argmax())
+                digits.append(DigitReading(digit, float(probabilities[digit]), page.image_box(edge.blob),
+                                           probabilities, network_input, row))
     return Reading(digits, reading_text(digits, min_confidence), page.size)
+
+
+@dataclass
+class RowGraph:
+    """A text row's segmentation graph: the row, the parts each of its pieces is cut into (one list
+    per piece of ``row.pieces``, left to right) and the candidate digits made of those parts."""
+
+    row: TextRow
+    cut_pieces: list[list[Blob]]
+    edges: list[Candidate]
+
+    @property
+    def parts(self) -> list[Blob]:
+        return [part for cut in self.cut_pieces for part in cut]
+
+    @property
+    def piece_of_part(self) -> list[int]:
+        """(number of parts,) the index of the piece each part was cut from."""
+        return [index for index, cut in enumerate(self.cut_pieces) for _ in cut]
 
 
 @dataclass
 class SegmentedPage:
     """An image cut into candidate digits, before the network is asked: the full-resolution grey
     image, its ink model (None: the image has no ink), the work-resolution piece labels (h, w) int,
-    and each text row's graph as (edges, number of parts), rows from the top."""
+    and each text row's graph, rows from the top."""
 
     grey: Image.Image
     ink_model: InkModel | None
     labels: np.ndarray
-    graphs: list[tuple[list[Candidate], int]]
+    graphs: list[RowGraph]
 
     @property
     def size(self) -> tuple[int, int]:
         return self.grey.size
+
+    @property
+    def candidate_count(self) -> int:
+        return sum(edge.blob is not None for graph in self.graphs for edge in graph.edges)
 
     def image_box(self, blob: Blob) -> tuple[int, int, int, int]:
         """A blob's box in input-image pixels (x0, y0, x1, y1), x1/y1 exclusive."""
@@ -140,33 +169,106 @@ def segmented(image: ImageSource, name: str | None = None, refusing: bool = Fals
     except ImageError as e:
         raise ImageError(f"{shown_name}: {e}") from None
     fresh_labels = itertools.count(int(labels.max()) + 1)
-    graphs = [_row_graph(row, labels, fresh_labels, refusing) for row in rows]
-    candidate_count = sum(edge.blob is not None for edges, _ in graphs for edge in edges)
-    if candidate_count > MAX_CANDIDATES:
-        raise ImageError(f"{shown_name}: has {candidate_count:,} ways to cut its ink into digits, more than "
+    graphs = []
+    for row in rows:
+        cut_pieces = [cut_into_parts(piece, labels, row.digit_height, fresh_labels) for piece in row.pieces]
+        graphs.append(_row_graph(row, cut_pieces, refusing))
+    page = SegmentedPage(grey, ink_model, labels, graphs)
+    if page.candidate_count > MAX_CANDIDATES:
+        raise ImageError(f"{shown_name}: has {page.candidate_count:,} ways to cut its ink into digits, more than "
                          f"the {MAX_CANDIDATES:,} read in one image; crop it to the digits")
-    return SegmentedPage(grey, ink_model, labels, graphs)
+    return page
+
+
+def doubted_pieces(graphs: list[RowGraph], paths: list[list[Candidate]], read: dict) -> dict[int, set[int]]:
+    """The pieces to look at again: row index -> indices (into ``row.pieces``) of the pieces wider
+    than ``cuts.FINER_CUT_WIDTH`` digit heights that a digit of the row's best path lies in alone,
+    read no more probable than ``DOUBT``. A digit made of several pieces (broken strokes) is left
+    as it is. read: as filled by ``_ask_network``."""
+    doubted: dict[int, set[int]] = {}
+    for row, (graph, path) in enumerate(zip(graphs, paths)):
+        piece_of_part = graph.piece_of_part
+        pieces = graph.row.pieces
+        for edge in path:
+            piece = piece_of_part[edge.start]
+            if (edge.blob is not None and piece == piece_of_part[edge.end - 1]
+                    and pieces[piece].width > FINER_CUT_WIDTH * graph.row.digit_height
+                    and read[_key(edge.blob)][0][:DIGITS].max() <= DOUBT):
+                doubted.setdefault(row, set()).add(piece)
+    return doubted
+
+
+def cut_finer(page: SegmentedPage, doubted: dict[int, set[int]], refusing: bool) -> None:
+    """Cut the pieces ``doubted`` (row index -> piece indices) finer and rebuild their rows' graphs,
+    in place; a row whose new candidates would take the page beyond ``MAX_CANDIDATES`` is left as it was."""
+    fresh_labels = itertools.count(int(page.labels.max()) + 1)
+    count = page.candidate_count
+    for row_index, piece_indices in doubted.items():
+        graph = page.graphs[row_index]
+        cut_pieces = list(graph.cut_pieces)
+        saved = []
+        for index in piece_indices:
+            piece = graph.row.pieces[index]
+            x0, y0, x1, y1 = piece.box
+            window = page.labels[y0:y1, x0:x1]
+            saved.append((window, window.copy()))
+            window[np.isin(window, [label for part in cut_pieces[index] for label in part.labels])] = piece.labels[0]
+            cut_pieces[index] = cut_into_parts(piece, page.labels, graph.row.digit_height, fresh_labels, finer=True)
+        rebuilt = _row_graph(graph.row, cut_pieces, refusing)
+        added = sum(e.blob is not None for e in rebuilt.edges) - sum(e.blob is not None for e in graph.edges)
+        if count + added > MAX_CANDIDATES:
+            for window, before in reversed(saved):
+                window[...] = before
+            continue
+        page.graphs[row_index] = rebuilt
+        count += added
 
 
 def candidate_inputs(page: SegmentedPage, deslant: bool) -> tuple[list[Candidate], np.ndarray]:
     """Every candidate digit of the page (skips left out) and what the network is shown of each:
     (edges, (len(edges), 28, 28) float32 in [0, 1])."""
-    scored = [edge for edges, _ in page.graphs for edge in edges if edge.blob is not None]
-    inputs = [mnist_style(_digit_ink(page.grey, page.ink_model, edge.blob, page.labels), deslant=deslant)
-              for edge in scored]
-    return scored, np.stack(inputs) if inputs else np.zeros((0, 28, 28), np.float32)
+    scored = [edge for graph in page.graphs for edge in graph.edges if edge.blob is not None]
+    return scored, _network_inputs(page, [edge.blob for edge in scored], deslant)
 
 
-def _row_graph(row: TextRow, labels: np.ndarray, fresh_labels, refusing: bool) -> tuple[list[Candidate], int]:
-    """A row's segmentation graph: (edges, number of parts). Blobs wider than a digit are cut into
-    parts, relabelled in ``labels`` with labels drawn from ``fresh_labels`` (an iterator of unused ones)."""
-    parts: list[Blob] = []
-    piece_of_part: list[int] = []
-    for index, piece in enumerate(piece for cluster in row.clusters for piece in cluster):
-        cut = cut_into_parts(piece, labels, row.digit_height, fresh_labels)
-        parts += cut
-        piece_of_part += [index] * len(cut)
-    return candidates(parts, piece_of_part, row.digit_height, refusing), len(parts)
+def _network_inputs(page: SegmentedPage, blobs: list[Blob], deslant: bool) -> np.ndarray:
+    """What the network is shown of each blob: (len(blobs), 28, 28) float32 in [0, 1]."""
+    inputs = [mnist_style(_digit_ink(page.grey, page.ink_model, blob, page.labels), deslant=deslant) for blob in blobs]
+    return np.stack(inputs) if inputs else np.zeros((0, 28, 28), np.float32)
+
+
+def _key(blob: Blob) -> tuple:
+    return blob.box, blob.labels
+
+
+def _ask_network(page: SegmentedPage, model, read: dict) -> None:
+    """Read every candidate digit of ``page`` not in ``read`` yet, in one batch, into ``read``:
+    (box, labels) -> (probabilities (outputs,) float32, network input (28, 28) float32)."""
+    new = {_key(edge.blob): edge.blob for graph in page.graphs for edge in graph.edges
+           if edge.blob is not None and _key(edge.blob) not in read}
+    if not new:
+        return
+    inputs = _network_inputs(page, list(new.values()), model.deslants_input)
+    probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
+    read.update(zip(new, zip(probabilities, inputs)))
+
+
+def _best_paths(page: SegmentedPage, read: dict) -> list[list[Candidate]]:
+    """Each row's best path: its edges' scores are their priors plus the log-probability of the digit
+    the network reads in them (``read``: as filled by ``_ask_network``)."""
+    paths = []
+    for graph in page.graphs:
+        scores = np.array([edge.prior + (np.log(max(read[_key(edge.blob)][0][:DIGITS].max(), 1e-12))
+                                         if edge.blob is not None else 0.0) for edge in graph.edges])
+        paths.append(best_path(graph.edges, scores, len(graph.piece_of_part)))
+    return paths
+
+
+def _row_graph(row: TextRow, cut_pieces: list[list[Blob]], refusing: bool) -> RowGraph:
+    """A row's segmentation graph from the parts each of its pieces is cut into."""
+    graph = RowGraph(row, cut_pieces, [])
+    graph.edges = candidates(graph.parts, graph.piece_of_part, row.digit_height, refusing)
+    return graph
 
 
 def reading_text(digits: list[DigitReading], min_confidence: float | None = None) -> str:

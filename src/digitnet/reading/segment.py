@@ -54,6 +54,11 @@ class TextRow:
     clusters: list[list[Blob]] = field(default_factory=list)
     digit_height: float = 0.0
 
+    @property
+    def pieces(self) -> list[Blob]:
+        """The row's pieces, cluster by cluster from left to right."""
+        return [piece for cluster in self.clusters for piece in cluster]
+
 
 def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Runs of True along each row: mask (h, w) bool -> (rows, starts, ends), ends exclusive, row-major order."""
