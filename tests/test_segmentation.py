@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from digitnet.errors import ImageError
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
-from digitnet.reading import read_digits
+from digitnet.reading import read, read_digits
 from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
 from digitnet.reading.segment import LOOSE_INK, Blob, find_rows
 from digitnet.reading.synthetic import mnist_glyph
@@ -83,6 +83,29 @@ def test_a_small_tick_beside_a_digit_is_left_out_not_read_as_a_one(reader, mnist
     tick = (right + 8, bottom + 2, right + 22, bottom - 14)  # about a third of the digit's height
     ImageDraw.Draw(image).line(tick, fill=0, width=4)
     assert read_digits(image, reader).text == str(label)
+
+
+def glued_one_and_four(mnist, order: str) -> Image.Image:
+    """A "1" and a "4" overlapping by 6 px in ``order`` ("14" or "41"): one blob no wider than a digit."""
+    glyphs = {"1": first_test_digit(mnist, 1, 60, skip=2), "4": first_test_digit(mnist, 4, 60)}
+    return row_image([glyphs[c] for c in order], [-6])
+
+
+@pytest.mark.parametrize("order", ["14", "41"])
+def test_a_one_glued_to_its_neighbour_is_cut_off_at_the_second_look(reader, mnist, monkeypatch, order):
+    image = glued_one_and_four(mnist, order)
+    assert read_digits(image, reader).text == order
+    monkeypatch.setattr(read, "DOUBT", 0.0)  # no second look: the blob is too narrow for the first cuts
+    assert read_digits(image, reader).text != order
+
+
+def test_no_second_look_takes_the_page_beyond_the_candidate_bound(reader, mnist, monkeypatch):
+    image = glued_one_and_four(mnist, "14")
+    monkeypatch.setattr(read, "DOUBT", 0.0)
+    first_look = read_digits(image, reader).to_dict("page")
+    monkeypatch.setattr(read, "DOUBT", 0.8)
+    monkeypatch.setattr(read, "MAX_CANDIDATES", read.segmented(image, refusing=True).candidate_count)
+    assert read_digits(image, reader).to_dict("page") == first_look
 
 
 def edge(start, end, width=10):
