@@ -13,6 +13,7 @@ from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
 from digitnet.reading import read, read_digits
 from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
+from digitnet.reading import segment
 from digitnet.reading.segment import LOOSE_INK, Blob, find_rows
 from digitnet.reading.synthetic import mnist_glyph
 
@@ -261,3 +262,29 @@ def test_a_speck_is_no_piece_but_its_ink_stays_loose():
     assert len(pieces) == 1
     assert (labels[30:33, 30:33] == LOOSE_INK).all()
     assert (labels[10:50, 20:24] == pieces[0].labels[0]).all()
+
+
+def test_specks_in_a_line_make_one_dotted_piece_but_scattered_specks_stay_loose():
+    mask = np.zeros((80, 120), dtype=bool)
+    mask[10:50, 20:24] = True  # a stroke 40 px tall
+    for y in range(10, 50, 5):
+        mask[y : y + 3, 60:63] = True  # a stroke of 3 px dots, 2 px apart
+    for y, x in [(10, 90), (40, 110), (70, 95)]:
+        mask[y : y + 3, x : x + 3] = True  # specks far apart
+    rows, labels = find_rows(mask)
+    pieces = [piece for row in rows for cluster in row.clusters for piece in cluster]
+    assert sorted(p.box for p in pieces) == [(20, 10, 24, 50), (60, 10, 63, 48)]
+    dotted = next(p for p in pieces if p.box[0] == 60)
+    assert (labels[:, 60:63][mask[:, 60:63]] == dotted.labels[0]).all()
+    assert (labels[:, 80:][mask[:, 80:]] == LOOSE_INK).all()
+
+
+@pytest.mark.parametrize("label", [0, 2, 7])
+def test_a_digit_drawn_in_dots_is_read(reader, mnist, monkeypatch, label):
+    glyph = first_test_digit(mnist, label, 60)
+    ys, xs = np.mgrid[: glyph.shape[0], : glyph.shape[1]]
+    dotted = glyph * ((ys % 5 < 3) & (xs % 5 < 3))  # 3 px dots: each a speck, under a sixth of the digit
+    image = row_image([first_test_digit(mnist, 3, 60), dotted], [20])
+    assert read_digits(image, reader).text == f"3{label}"
+    monkeypatch.setattr(segment, "DOTTED_SIDE", np.inf)  # dots never joined: the digit is specks
+    assert read_digits(image, reader).text == "3"

@@ -2,7 +2,8 @@
 
 Connected components are found on runs of ink along rows (8-connectivity), then cleaned up: long
 horizontal runs of ruled paper are removed and specks are dropped as pieces (their ink stays, as
-loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke).
+loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke), unless
+specks close together reach a fifth of a digit: then they are one piece, a stroke broken into dots.
 Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped
 into clusters by a sweep along x (each piece is compared only with the pieces its columns overlap,
 never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digitnet.errors import ImageError
+from digitnet.reading.normalise import dilate
 
 RULING_FRACTION = 0.6   # a run at least this fraction of the page wide is part of a ruled line...
 RULING_BANDS = 2        # ...when at least this many separate bands of such runs cross the page
@@ -24,6 +26,9 @@ SPECK_FRACTION = 0.15   # a piece whose longer side is below this fraction of th
                         # (its ink stays loose: kept in any candidate digit whose box it lies in)
 PIECE_GAP = 0.3         # pieces over one another at most this fraction of the digit height apart are grouped
 LOOSE_INK = -1          # the label of specks' pixels: ink no piece owns
+DOTTED_GAP = 0.1        # specks at most this many digit heights apart make one dotted stroke...
+DOTTED_SIDE = 0.2       # ...which is a piece when its longer side is at least this many digit heights
+DOTTED_PIXELS = 2       # specks of fewer pixels than this are noise or dither, never dots of a stroke
 MAX_PIECES = 1500       # an image with more pieces of ink than this (specks aside) is refused
 MAX_DIGITS = 400        # ... and so is one with more clusters (digits, or digits touching) than this
 SMALL_CLUSTER = 0.5     # a cluster less than this fraction of the digit height high joins the nearest row...
@@ -149,6 +154,8 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
         return [], labels
     digit_height = typical_height(pieces)
     is_speck = np.array([max(p.height, p.width) < SPECK_FRACTION * digit_height for p in pieces])
+    if is_speck.any():
+        labels = join_dotted_strokes(labels, pieces, is_speck, digit_height)
     relabel = np.r_[0, np.where(is_speck, LOOSE_INK, np.arange(1, len(pieces) + 1))].astype(np.int32)
     labels = relabel[labels]
     pieces = [p for p, speck in zip(pieces, is_speck) if not speck]
@@ -165,6 +172,36 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
         if height >= MIN_HEIGHT_PX:
             text_rows.append(TextRow(row, height))
     return text_rows, labels
+
+
+def join_dotted_strokes(labels: np.ndarray, pieces: list[Blob], is_speck: np.ndarray, digit_height: float) -> np.ndarray:
+    """Specks of at least ``DOTTED_PIXELS`` pixels, at most ``DOTTED_GAP`` digit heights apart, that
+    together reach ``DOTTED_SIDE`` digit heights make one piece: a stroke drawn so thin that it broke
+    into dots (single pixels are left alone: a dithered paper is made of them). The first speck of such
+    a group becomes the piece and takes the others' pixels. labels: (h, w) int32 as painted by
+    ``paint_labels`` (piece k is k + 1); pieces and is_speck (len(pieces),) bool are changed in
+    place (the specks folded in stay specks, with no pixels left). Returns the relabelled image."""
+    dots = is_speck & (np.bincount(labels.ravel(), minlength=len(pieces) + 1)[1:] >= DOTTED_PIXELS)
+    speck_pixels = np.r_[False, dots][labels]
+    radius = max(1, round(DOTTED_GAP * digit_height / 2))
+    grown_rows, grown_starts, grown_ends = row_runs(dilate(speck_pixels, radius))
+    grown = paint_labels(labels.shape, grown_rows, grown_starts, grown_ends,
+                         label_runs(grown_rows, grown_starts, grown_ends))
+    rows, starts, ends = row_runs(speck_pixels)
+    speck_of_run = labels[rows, starts] - 1
+    _, group_of_run = np.unique(grown[rows, starts], return_inverse=True)
+    boxes = component_boxes(rows, starts, ends, group_of_run)
+    dotted = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= DOTTED_SIDE * digit_height
+    heads = np.full(len(boxes), len(pieces))
+    np.minimum.at(heads, group_of_run, speck_of_run)  # each group's first speck
+    relabel = np.arange(len(pieces) + 1, dtype=labels.dtype)
+    folded = dotted[group_of_run]
+    relabel[speck_of_run[folded] + 1] = heads[group_of_run[folded]] + 1
+    for group in np.flatnonzero(dotted):
+        head = int(heads[group])
+        pieces[head] = Blob(tuple(int(v) for v in boxes[group]), (head + 1,))
+        is_speck[head] = False
+    return relabel[labels]
 
 
 def stacked_clusters(pieces: list[Blob]) -> list[list[Blob]]:
