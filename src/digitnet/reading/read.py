@@ -89,19 +89,19 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     """
     refusing = NOT_A_DIGIT in model.classes
     page = segmented(image, name, refusing)
-    read: dict = {}
-    _ask_network(page, model, read)
-    paths = _best_paths(page, read)
-    doubted = doubted_pieces(page.graphs, paths, read)
+    answers: dict = {}
+    _ask_network(page, model, answers)
+    paths = _best_paths(page, answers)
+    doubted = doubted_pieces(page.graphs, paths, answers)
     if doubted:
         cut_finer(page, doubted, refusing)
-        _ask_network(page, model, read)
-        paths = _best_paths(page, read)
+        _ask_network(page, model, answers)
+        paths = _best_paths(page, answers)
     digits = []
     for row, path in enumerate(paths):
         for edge in path:
             if edge.blob is not None:
-                probabilities, network_input = read[_key(edge.blob)]
+                probabilities, network_input = answers[_key(edge.blob)]
                 digit = int(probabilities[:DIGITS].argmax())
                 digits.append(DigitReading(digit, float(probabilities[digit]), page.image_box(edge.blob),
                                            probabilities, network_input, row))
@@ -180,11 +180,11 @@ def segmented(image: ImageSource, name: str | None = None, refusing: bool = Fals
     return page
 
 
-def doubted_pieces(graphs: list[RowGraph], paths: list[list[Candidate]], read: dict) -> dict[int, set[int]]:
+def doubted_pieces(graphs: list[RowGraph], paths: list[list[Candidate]], answers: dict) -> dict[int, set[int]]:
     """The pieces to look at again: row index -> indices (into ``row.pieces``) of the pieces wider
     than ``cuts.FINER_CUT_WIDTH`` digit heights that a digit of the row's best path lies in alone,
     read no more probable than ``DOUBT``. A digit made of several pieces (broken strokes) is left
-    as it is. read: as filled by ``_ask_network``."""
+    as it is. answers: as filled by ``_ask_network``."""
     doubted: dict[int, set[int]] = {}
     for row, (graph, path) in enumerate(zip(graphs, paths)):
         piece_of_part = graph.piece_of_part
@@ -193,7 +193,7 @@ def doubted_pieces(graphs: list[RowGraph], paths: list[list[Candidate]], read: d
             piece = piece_of_part[edge.start]
             if (edge.blob is not None and piece == piece_of_part[edge.end - 1]
                     and pieces[piece].width > FINER_CUT_WIDTH * graph.row.digit_height
-                    and read[_key(edge.blob)][0][:DIGITS].max() <= DOUBT):
+                    and answers[_key(edge.blob)][0][:DIGITS].max() <= DOUBT):
                 doubted.setdefault(row, set()).add(piece)
     return doubted
 
@@ -211,7 +211,7 @@ def cut_finer(page: SegmentedPage, doubted: dict[int, set[int]], refusing: bool)
             piece = graph.row.pieces[index]
             x0, y0, x1, y1 = piece.box
             window = page.labels[y0:y1, x0:x1]
-            saved.append((window, window.copy()))
+            saved.append((window, window.copy()))  # put the piece back together, then cut it finer
             window[np.isin(window, [label for part in cut_pieces[index] for label in part.labels])] = piece.labels[0]
             cut_pieces[index] = cut_into_parts(piece, page.labels, graph.row.digit_height, fresh_labels, finer=True)
         rebuilt = _row_graph(graph.row, cut_pieces, refusing)
@@ -241,24 +241,24 @@ def _key(blob: Blob) -> tuple:
     return blob.box, blob.labels
 
 
-def _ask_network(page: SegmentedPage, model, read: dict) -> None:
-    """Read every candidate digit of ``page`` not in ``read`` yet, in one batch, into ``read``:
-    (box, labels) -> (probabilities (outputs,) float32, network input (28, 28) float32)."""
+def _ask_network(page: SegmentedPage, model, answers: dict) -> None:
+    """Show the network every candidate digit of ``page`` not in ``answers`` yet, in one batch, and
+    keep its answers: (box, labels) -> (probabilities (outputs,) float32, network input (28, 28) float32)."""
     new = {_key(edge.blob): edge.blob for graph in page.graphs for edge in graph.edges
-           if edge.blob is not None and _key(edge.blob) not in read}
+           if edge.blob is not None and _key(edge.blob) not in answers}
     if not new:
         return
     inputs = _network_inputs(page, list(new.values()), model.deslants_input)
     probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
-    read.update(zip(new, zip(probabilities, inputs)))
+    answers.update(zip(new, zip(probabilities, inputs)))
 
 
-def _best_paths(page: SegmentedPage, read: dict) -> list[list[Candidate]]:
+def _best_paths(page: SegmentedPage, answers: dict) -> list[list[Candidate]]:
     """Each row's best path: its edges' scores are their priors plus the log-probability of the digit
-    the network reads in them (``read``: as filled by ``_ask_network``)."""
+    the network reads in them (``answers``: as filled by ``_ask_network``)."""
     paths = []
     for graph in page.graphs:
-        scores = np.array([edge.prior + (np.log(max(read[_key(edge.blob)][0][:DIGITS].max(), 1e-12))
+        scores = np.array([edge.prior + (np.log(max(answers[_key(edge.blob)][0][:DIGITS].max(), 1e-12))
                                          if edge.blob is not None else 0.0) for edge in graph.edges])
         paths.append(best_path(graph.edges, scores, len(graph.piece_of_part)))
     return paths
