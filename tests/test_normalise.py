@@ -101,3 +101,14 @@ def test_mnist_style_gives_a_28x28_field_of_ink_in_0_1():
 def test_normalising_in_worker_processes_gives_the_same_inputs(mnist):
     crops = list(mnist.train_images[:40].astype(np.float32) / 255) * (normalise.NORMALISE_CHUNK * 6 // 200)  # > 1 chunk
     assert np.array_equal(normalise.normalised(crops, True, workers=2), normalise.normalised(crops, True, workers=1))
+
+
+def test_shifted_views_move_the_input_one_pixel_each_way_and_paper_comes_in():
+    field = np.zeros((28, 28), np.float32)
+    field[10, 12] = 1.0
+    views = normalise.shifted_views(field)
+    assert views.shape == (5, 28, 28)
+    spots = [tuple(int(v) for v in np.argwhere(view)[0]) for view in views]
+    assert spots == [(10, 12), (9, 12), (11, 12), (10, 11), (10, 13)]
+    edge = np.ones((28, 28), np.float32)
+    assert [int(view.sum()) for view in normalise.shifted_views(edge)] == [784] + [756] * 4

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from digitnet.errors import ImageError
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
-from digitnet.reading import read, read_digits
+from digitnet.reading import normalise, read, read_digits
 from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
 from digitnet.reading import segment
 from digitnet.reading.segment import LOOSE_INK, Blob, find_rows
@@ -288,3 +288,17 @@ def test_a_digit_drawn_in_dots_is_read(reader, mnist, monkeypatch, label):
     assert read_digits(image, reader).text == f"3{label}"
     monkeypatch.setattr(segment, "DOTTED_SIDE", np.inf)  # dots never joined: the digit is specks
     assert read_digits(image, reader).text == "3"
+
+
+def test_an_unsure_digit_is_read_as_the_mean_over_its_crop_shifted_one_pixel_each_way(reader, mnist, monkeypatch):
+    image = row_image([first_test_digit(mnist, d, 60, skip=2) for d in (4, 0, 9, 2)], [20, 20, 20])
+    monkeypatch.setattr(read, "SURE", 0.0)
+    single = read_digits(image, reader)
+    monkeypatch.setattr(read, "SURE", 1.01)  # every digit unsure
+    again = read_digits(image, reader)
+    for one, mean in zip(single.digits, again.digits):
+        views = normalise.shifted_views(one.network_input)
+        expected = reader.predict_proba(views.reshape(5, -1)).mean(axis=0)
+        assert mean.probabilities == pytest.approx(expected, abs=1e-6)
+        assert mean.digit == int(expected[:10].argmax()) and mean.confidence == pytest.approx(expected[mean.digit])
+        assert not np.allclose(mean.probabilities, one.probabilities, atol=1e-9)

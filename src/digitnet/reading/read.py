@@ -7,8 +7,9 @@ digits is a candidate (``reading.lattice``), all candidates of the image are sco
 in one batch, and each row's best path is what is read. Where a path reads a piece of ink as a digit
 no more probable than ``DOUBT``, the piece is looked at again: cut finer, the new candidates scored
 in a second batch, and the row's best path found anew (a 1 glued to its neighbour is too narrow for
-the first cuts). Boxes are reported in pixels of the input image as displayed (EXIF orientation
-applied), x1 and y1 exclusive.
+the first cuts). A digit of the final paths read below ``SURE`` is read once more, as the mean of
+the network's answers for its crop and the crop moved one pixel each way. Boxes are reported in
+pixels of the input image as displayed (EXIF orientation applied), x1 and y1 exclusive.
 """
 
 import itertools
@@ -24,20 +25,22 @@ from digitnet.reading.cuts import FINER_CUT_WIDTH, cut_into_parts
 from digitnet.reading.ink import InkModel, measure_ink
 from digitnet.reading.lattice import MAX_CANDIDATES, Candidate, best_path, candidates
 from digitnet.reading.load import ImageSource, grey_array, grey_levels, load_image
-from digitnet.reading.normalise import PATCH_SIDE, dilate, mnist_style
+from digitnet.reading.normalise import PATCH_SIDE, dilate, mnist_style, shifted_views
 from digitnet.reading.segment import LOOSE_INK, Blob, TextRow, find_rows
 
 WORK_SIDE = 1200
 UNSURE = "?"
 DOUBT = 0.8  # a piece the best path reads as a digit this probable or less is cut finer and read again
+SURE = 0.9   # a digit of the final path read less probable than this is read again at 1-pixel shifts
 
 
 @dataclass
 class DigitReading:
     """One digit read from an image.
 
-    digit: 0-9; confidence: the probability the network gives that digit for the chosen crop (with a
-    model that has a "not a digit" output, that mass is not the digit's); box: (x0, y0, x1, y1)
+    digit: 0-9; confidence: the probability the network gives that digit for the chosen crop (below
+    ``SURE``: the mean over the crop and its four 1-pixel shifts; with a model that has a "not a
+    digit" output, that mass is not the digit's); box: (x0, y0, x1, y1)
     input-image pixels, x1/y1 exclusive; probabilities: (outputs,) float32, one per model output (10,
     or 11 with "not a digit" last); network_input: (28, 28) float32 in [0, 1], the crop the network
     saw; row: index of the text row it belongs to, 0 = top.
@@ -97,14 +100,19 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
         cut_finer(page, doubted, refusing)
         _ask_network(page, model, answers)
         paths = _best_paths(page, answers)
+    chosen = [(row, edge.blob) for row, path in enumerate(paths) for edge in path if edge.blob is not None]
+    if not chosen:
+        return Reading([], "", page.size)
+    probabilities = np.array([answers[_key(blob)][0] for _, blob in chosen])
+    inputs = [answers[_key(blob)][1] for _, blob in chosen]
+    unsure = np.flatnonzero(probabilities[:, :DIGITS].max(axis=1) < SURE)
+    if unsure.size:
+        views = np.concatenate([shifted_views(inputs[k]) for k in unsure])
+        probabilities[unsure] = model.predict_proba(views.reshape(len(views), -1)).reshape(unsure.size, 5, -1).mean(axis=1)
     digits = []
-    for row, path in enumerate(paths):
-        for edge in path:
-            if edge.blob is not None:
-                probabilities, network_input = answers[_key(edge.blob)]
-                digit = int(probabilities[:DIGITS].argmax())
-                digits.append(DigitReading(digit, float(probabilities[digit]), page.image_box(edge.blob),
-                                           probabilities, network_input, row))
+    for (row, blob), p, network_input in zip(chosen, probabilities, inputs):
+        digit = int(p[:DIGITS].argmax())
+        digits.append(DigitReading(digit, float(p[digit]), page.image_box(blob), p, network_input, row))
     return Reading(digits, reading_text(digits, min_confidence), page.size)
 
 
