@@ -11,9 +11,8 @@ from PIL import Image, ImageDraw
 from digitnet.errors import ImageError
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
-from digitnet.reading import normalise, read, read_digits
+from digitnet.reading import normalise, read, read_digits, segment
 from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
-from digitnet.reading import segment
 from digitnet.reading.segment import LOOSE_INK, Blob, find_rows
 from digitnet.reading.synthetic import mnist_glyph
 

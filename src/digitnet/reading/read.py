@@ -107,8 +107,7 @@ def read_digits(image: ImageSource, model, min_confidence: float | None = None, 
     inputs = [answers[_key(blob)][1] for _, blob in chosen]
     unsure = np.flatnonzero(probabilities[:, :DIGITS].max(axis=1) < SURE)
     if unsure.size:
-        views = np.concatenate([shifted_views(inputs[k]) for k in unsure])
-        probabilities[unsure] = model.predict_proba(views.reshape(len(views), -1)).reshape(unsure.size, 5, -1).mean(axis=1)
+        probabilities[unsure] = _read_shifted(model, [inputs[k] for k in unsure])
     digits = []
     for (row, blob), p, network_input in zip(chosen, probabilities, inputs):
         digit = int(p[:DIGITS].argmax())
@@ -259,6 +258,14 @@ def _ask_network(page: SegmentedPage, model, answers: dict) -> None:
     inputs = _network_inputs(page, list(new.values()), model.deslants_input)
     probabilities = model.predict_proba(inputs.reshape(len(inputs), -1))
     answers.update(zip(new, zip(probabilities, inputs)))
+
+
+def _read_shifted(model, inputs: list[np.ndarray]) -> np.ndarray:
+    """The network's answer for each input (28, 28) as the mean over it and its 1-pixel shifts
+    (``normalise.shifted_views``): -> (len(inputs), outputs)."""
+    views = np.stack([shifted_views(field) for field in inputs])  # (n, views, 28, 28)
+    answers = model.predict_proba(views.reshape(-1, views.shape[2] * views.shape[3]))
+    return answers.reshape(*views.shape[:2], -1).mean(axis=1)
 
 
 def _best_paths(page: SegmentedPage, answers: dict) -> list[list[Candidate]]:

@@ -182,6 +182,8 @@ def join_dotted_strokes(labels: np.ndarray, pieces: list[Blob], is_speck: np.nda
     ``paint_labels`` (piece k is k + 1); pieces and is_speck (len(pieces),) bool are changed in
     place (the specks folded in stay specks, with no pixels left). Returns the relabelled image."""
     dots = is_speck & (np.bincount(labels.ravel(), minlength=len(pieces) + 1)[1:] >= DOTTED_PIXELS)
+    if not dots.any():
+        return labels
     speck_pixels = np.r_[False, dots][labels]
     radius = max(1, round(DOTTED_GAP * digit_height / 2))
     grown_rows, grown_starts, grown_ends = row_runs(dilate(speck_pixels, radius))
