@@ -12,7 +12,10 @@ the conditions whose digits are all MNIST digits (no fonts, no drawn styles). A 
 ``--reader-src DIR`` the ``digitnet`` package found in DIR (e.g. ``src/`` of a ``git worktree`` of
 an older commit), so that the previous reader is measured on the very same pages. Exact string:
 the whole text is right. Per digit: the fraction of written digits found (box IoU >= 0.5) and read
-correctly. Seconds: ``read_digits`` per page, in the reader process. The "all" row is given both as
+correctly. Seconds: ``read_digits`` per page, in the reader process. Digits alone: the share of
+pages whose MNIST digits the model reads right one by one, each prepared as the reader model's
+training digits are (what a reader that found every digit perfectly would read, on the digits'
+own 28x28 images; none for pages with font or drawn digits). The "all" row is given both as
 the mean over conditions and over pages (every page counts once). ``--save`` writes the table as
 JSON; ``--compare`` prints a saved table's figures beside this run's.
 """
@@ -29,7 +32,9 @@ import numpy as np
 
 import digitnet
 from digitnet.data import load_dataset
-from digitnet.reader_model import held_out_digits
+from digitnet.modelfile import DIGITS, load_model
+from digitnet.reader_model import held_out_digits, mnist_as_reader_input
+from digitnet.reading.normalise import available_cores
 from digitnet.reading.synthetic import CONDITIONS, MNIST_CONDITIONS, box_iou, make_page
 
 HELD_ASIDE_SEED = 20261122
@@ -51,11 +56,12 @@ for path in sys.argv[2:]:
 
 def measure(pages: int, seed: int, model: str | None, reader_src: str | None, development: bool = False,
             conditions: tuple[str, ...] = CONDITIONS) -> dict:
-    """{condition: {"pages", "exact_string", "per_digit", "seconds_per_page", "_counts"}} for each of
-    ``conditions`` (with ``development``, those of ``DEVELOPMENT_CONDITIONS``, on pages of held-out
+    """{condition: {"pages", "exact_string", "per_digit", "seconds_per_page", "alone_exact", "_counts"}} for
+    each of ``conditions`` (with ``development``, those of ``DEVELOPMENT_CONDITIONS``, on pages of held-out
     training digits). Each condition's pages are the same whichever others are measured."""
     dataset = load_dataset()
     images, labels = held_out_digits(dataset) if development else (dataset.test_images, dataset.test_labels)
+    right_alone = read_alone(images, labels, model)
     raw = {}
     with tempfile.TemporaryDirectory() as folder:
         for number, condition in enumerate(CONDITIONS):
@@ -66,8 +72,16 @@ def measure(pages: int, seed: int, model: str | None, reader_src: str | None, de
             paths = [str(Path(folder) / f"{condition}-{i}.png") for i in range(pages)]
             for page, path in zip(written, paths):
                 page.image.save(path)
-            raw[condition] = score(written, read_pages(paths, model, reader_src))
+            raw[condition] = score(written, read_pages(paths, model, reader_src), right_alone)
     return raw
+
+
+def read_alone(images: np.ndarray, labels: np.ndarray, model: str | None) -> np.ndarray:
+    """Which of ``images`` (n, 28, 28) uint8 the model reads as their ``labels`` (n,) one by one,
+    each prepared as the reader model's training digits are: (n,) bool."""
+    network = load_model(model)
+    inputs = mnist_as_reader_input(images, network.deslants_input, available_cores())
+    return network.predict_proba(inputs)[:, :DIGITS].argmax(axis=1) == labels
 
 
 def read_pages(paths: list[str], model: str | None, reader_src: str | None) -> list[dict]:
@@ -79,16 +93,20 @@ def read_pages(paths: list[str], model: str | None, reader_src: str | None) -> l
     return [json.loads(line) for line in out.splitlines()]
 
 
-def score(pages, readings) -> dict:
-    """One condition's figures from its pages and their readings (``_counts``: exact, right, digits)."""
+def score(pages, readings, right_alone: np.ndarray) -> dict:
+    """One condition's figures from its pages and their readings (``_counts``: exact, right, digits).
+    right_alone: (n,) bool, whether each MNIST image the pages draw from is read right alone."""
     exact = digits = right = 0
     for page, reading in zip(pages, readings):
         exact += reading["text"] == page.text
         for label, box in zip(page.text.replace("\n", ""), page.boxes):
             digits += 1
             right += any(box_iou(box, found) >= 0.5 and str(digit) == label for digit, found in reading["digits"])
+    all_mnist = all(min(page.sources) >= 0 for page in pages)
+    alone = float(np.mean([right_alone[page.sources].all() for page in pages])) if all_mnist else None
     return {"pages": len(pages), "exact_string": exact / len(pages), "per_digit": right / digits,
-            "seconds_per_page": float(np.mean([r["seconds"] for r in readings])), "_counts": [exact, right, digits]}
+            "seconds_per_page": float(np.mean([r["seconds"] for r in readings])), "alone_exact": alone,
+            "_counts": [exact, right, digits]}
 
 
 def with_totals(results: dict) -> dict:
@@ -131,11 +149,12 @@ def main() -> None:
         print(json.dumps(results))
         return
     before = json.loads(Path(args.compare).read_text()) if args.compare else {}
-    print(f"{'condition':<28}{'pages':>6}{'exact string':>14}{'per digit':>11}{'s/page':>8}"
+    print(f"{'condition':<28}{'pages':>6}{'exact string':>14}{'per digit':>11}{'s/page':>8}{'alone':>7}"
           + (f"{'before: exact':>15}{'per digit':>11}{'s/page':>8}" if before else ""))
     for condition, r in results.items():
+        alone = r.get("alone_exact")
         line = (f"{condition:<28}{r['pages']:>6}{r['exact_string']:>14.2f}{r['per_digit']:>11.3f}"
-                f"{r['seconds_per_page']:>8.3f}")
+                f"{r['seconds_per_page']:>8.3f}" + (f"{alone:>7.2f}" if alone is not None else f"{'-':>7}"))
         if condition in before:
             b = before[condition]
             line += f"{b['exact_string']:>15.2f}{b['per_digit']:>11.3f}{b['seconds_per_page']:>8.3f}"

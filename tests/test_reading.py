@@ -55,6 +55,20 @@ def test_each_condition_is_read_with_right_count_order_boxes_and_mostly_right_di
     assert right / total >= (0.4 if condition in HARD else 0.7)
 
 
+@pytest.mark.parametrize("condition", ["rows", "touching_string", "style_open_eight"])
+def test_a_page_names_the_mnist_image_each_digit_was_drawn_from(condition, mnist):
+    """``Page.sources`` (read by the evaluation's "digits alone" column): the index of each written
+    digit's MNIST image, in reading order; -1 for a drawn digit."""
+    for page in pages(condition, mnist):
+        truth = page.text.replace("\n", "")
+        assert len(page.sources) == len(truth) == len(page.boxes)
+        drawn = [label for label, source in zip(truth, page.sources) if source < 0]
+        assert [label for label, source in zip(truth, page.sources) if source >= 0] == \
+            [str(mnist.test_labels[source]) for source in page.sources if source >= 0]
+        assert drawn == (["8"] * len(drawn) if condition.startswith("style_") else [])
+    assert any(source < 0 for page in pages(condition, mnist) for source in page.sources) == condition.startswith("style_")
+
+
 def test_blank_page_reports_no_digits(model):
     rng = np.random.default_rng(0)
     paper = np.clip(rng.normal(235, 4, (300, 400)), 0, 255).astype(np.uint8)

@@ -12,7 +12,7 @@ digit's true box (input pixels, x1/y1 exclusive).
 """
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +38,16 @@ MAX_OVERLAP = 0.35  # neighbours overlap by at most this share of the narrower o
 
 @dataclass
 class Page:
+    """A synthetic page: its image, the text written on it (rows joined by newlines), each written
+    digit's ink box (x0, y0, x1, y1) in reading order, its condition, and which MNIST image each
+    digit was drawn from (an index into the images ``make_page`` was given; -1 for a font or drawn
+    digit)."""
+
     image: Image.Image
     text: str
     boxes: list[tuple[int, int, int, int]]
     condition: str
+    sources: list[int] = field(default_factory=list)
 
 
 def available_fonts() -> list[str]:
@@ -148,17 +154,18 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
         digits = int(rng.integers(3, 9))
     style = condition.removeprefix("style_") if condition.startswith("style_") else None
     styled = set(rng.choice(digits, size=int(rng.integers(1, digits + 1)), replace=False)) if style else set()
-    glyphs, text = [], []
+    glyphs, text, sources = [], [], []
     for number in range(rows * digits):
         size = int(height * rng.uniform(0.85, 1.15))
+        source = -1
         if condition == "fonts":
             label = int(rng.integers(10))
             glyph = font_glyph(label, size, available_fonts()[int(rng.integers(len(available_fonts())))])
         elif number in styled:
             label, glyph = STYLES[style], style_glyph(style, size, rng)
         else:
-            index = int(rng.integers(len(mnist_images)))
-            label, glyph = int(mnist_labels[index]), mnist_glyph(mnist_images[index], size)
+            source = int(rng.integers(len(mnist_images)))
+            label, glyph = int(mnist_labels[source]), mnist_glyph(mnist_images[source], size)
         if condition == "thin_pen":
             glyph = (glyph > 0.5).astype(np.float32)
             glyph = restroke(glyph, max(3, size // 20) | 1, thinner=True)
@@ -170,6 +177,7 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
             glyph = slanted_glyph(glyph, float(rng.uniform(12, 25)) * (1 if rng.random() < 0.8 else -1))
         glyphs.append(glyph)
         text.append(str(label))
+        sources.append(source)
     margin = height
     spacing = SPACING.get(condition, (0.25, 0.6))
     gaps = [int(height * rng.uniform(*spacing)) for _ in glyphs]  # after each glyph
@@ -196,7 +204,8 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
             boxes.append((x + int(xs.min()), y + int(ys.min()), x + int(xs.max()) + 1, y + int(ys.max()) + 1))
             x += w + gap
     image = _render(ink, condition, rng, height)
-    return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition)
+    return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition,
+                sources)
 
 
 def _stripes(shape, rng, gap_width: int) -> np.ndarray:
