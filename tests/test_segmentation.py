@@ -12,7 +12,7 @@ from digitnet.errors import ImageError
 from digitnet.modelfile import Model, load_model
 from digitnet.nn.network import Network
 from digitnet.reading import normalise, read, read_digits, segment
-from digitnet.reading.lattice import MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates
+from digitnet.reading.lattice import MAX_PARTS, MAX_WIDTH, SKIP_SCORE, Candidate, best_path, candidates, paper_between
 from digitnet.reading.segment import LOOSE_INK, Blob, find_rows
 from digitnet.reading.synthetic import mnist_glyph
 
@@ -140,6 +140,19 @@ def test_a_wide_piece_cut_into_parts_can_be_put_back_together_but_two_pieces_tha
     two_pieces = [(e.start, e.end) for e in candidates(parts, [0, 0, 1, 1, 1], height) if e.blob is not None]
     assert (0, 5) in whole and (0, 4) not in whole and (1, 5) not in whole
     assert (0, 5) not in two_pieces
+
+
+def test_paper_inside_a_digit_is_counted_from_the_right_edge_of_all_its_parts_so_far():
+    stroke, dot, tail = Blob((0, 0, 40, 20), (1,)), Blob((2, 0, 5, 3), (2,)), Blob((35, 0, 50, 20), (3,))
+    assert paper_between([stroke, dot, tail]) == 0  # the tail starts inside the stroke, not 30 px after the dot
+    assert paper_between([stroke, Blob((46, 0, 50, 20), (4,))]) == 6
+
+
+def test_a_digit_broken_into_more_than_ten_parts_is_still_one_candidate():
+    height = 40
+    parts = [Blob((k * 3, 0, k * 3 + 3, height), (k + 1,)) for k in range(12)]  # 36 px: a finely cut wide digit
+    assert len(parts) <= MAX_PARTS
+    assert (0, 12) in [(e.start, e.end) for e in candidates(parts, [0] * 12, height) if e.blob is not None]
 
 
 def test_a_slanted_digit_in_one_wide_piece_is_read_whole_when_the_network_can_refuse_two_digits():

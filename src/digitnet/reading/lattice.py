@@ -21,7 +21,8 @@ import numpy as np
 from digitnet.reading.segment import Blob, union
 
 MAX_CANDIDATES = 2500  # an image whose graphs hold more candidate digits than this is refused
-MAX_PARTS = 10        # a candidate digit is made of at most this many consecutive parts...
+MAX_PARTS = 14        # a candidate digit is made of at most this many consecutive parts (the pieces of
+                      # a wide broken digit, cut into parts, can make more than 10)...
 MAX_WIDTH = 1.8       # ...and is at most this many of the row's digit heights wide, unless its parts
                       # make up one whole ink piece (a wide digit that was cut must be put back together)
 WIDE = 1.0            # the prior doubts candidates wider than this many digit heights (a single
@@ -65,11 +66,21 @@ def candidates(parts: list[Blob], pieces: list[int], digit_height: float, refusi
                 if pieces[end - 1] != pieces[start]:
                     break  # wider still from here on, and never one whole piece
                 continue  # the parts so far may still add up to their whole piece
-            paper = sum(max(0, b.box[0] - a.box[2]) for a, b in zip(parts[start : end - 1], parts[start + 1 : end]))
+            paper = paper_between(parts[start:end])
             prior = (shape_prior(blob, digit_height, whole_wide if whole_piece else WIDE) + CUT_SCORE * at_cut
                      - GAP_WEIGHT * paper / digit_height)
             edges.append(Candidate(start, end, blob, prior))
     return edges
+
+
+def paper_between(parts: list[Blob]) -> int:
+    """The columns of paper (mask pixels) between the parts of one candidate digit, left to right: each
+    part's gap to the right edge of all the parts before it (a small part inside a wide one makes none)."""
+    paper, right_edge = 0, parts[0].box[2]
+    for part in parts[1:]:
+        paper += max(0, part.box[0] - right_edge)
+        right_edge = max(right_edge, part.box[2])
+    return paper
 
 
 def shape_prior(blob: Blob, digit_height: float, wide: float = WIDE) -> float:
