@@ -102,7 +102,7 @@ def score(pages, readings, right_alone: np.ndarray) -> dict:
         for label, box in zip(page.text.replace("\n", ""), page.boxes):
             digits += 1
             right += any(box_iou(box, found) >= 0.5 and str(digit) == label for digit, found in reading["digits"])
-    all_mnist = all(min(page.sources) >= 0 for page in pages)
+    all_mnist = all(page.sources and min(page.sources) >= 0 for page in pages)
     alone = float(np.mean([right_alone[page.sources].all() for page in pages])) if all_mnist else None
     return {"pages": len(pages), "exact_string": exact / len(pages), "per_digit": right / digits,
             "seconds_per_page": float(np.mean([r["seconds"] for r in readings])), "alone_exact": alone,
