@@ -59,14 +59,15 @@ def test_each_condition_is_read_with_right_count_order_boxes_and_mostly_right_di
 def test_a_page_names_the_mnist_image_each_digit_was_drawn_from(condition, mnist):
     """``Page.sources`` (read by the evaluation's "digits alone" column): the index of each written
     digit's MNIST image, in reading order; -1 for a drawn digit."""
-    for page in pages(condition, mnist):
+    written = pages(condition, mnist)
+    for page in written:
         truth = page.text.replace("\n", "")
         assert len(page.sources) == len(truth) == len(page.boxes)
         drawn = [label for label, source in zip(truth, page.sources) if source < 0]
         assert [label for label, source in zip(truth, page.sources) if source >= 0] == \
             [str(mnist.test_labels[source]) for source in page.sources if source >= 0]
         assert drawn == (["8"] * len(drawn) if condition.startswith("style_") else [])
-    assert any(source < 0 for page in pages(condition, mnist) for source in page.sources) == condition.startswith("style_")
+    assert any(source < 0 for page in written for source in page.sources) == condition.startswith("style_")
 
 
 def test_blank_page_reports_no_digits(model):

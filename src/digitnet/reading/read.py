@@ -133,6 +133,11 @@ class RowGraph:
         """(number of parts,) the index of the piece each part was cut from."""
         return [index for index, cut in enumerate(self.cut_pieces) for _ in cut]
 
+    @property
+    def candidate_count(self) -> int:
+        """The candidate digits the network is shown (skips left out)."""
+        return sum(edge.blob is not None for edge in self.edges)
+
 
 @dataclass
 class SegmentedPage:
@@ -151,7 +156,7 @@ class SegmentedPage:
 
     @property
     def candidate_count(self) -> int:
-        return sum(edge.blob is not None for graph in self.graphs for edge in graph.edges)
+        return sum(graph.candidate_count for graph in self.graphs)
 
     def image_box(self, blob: Blob) -> tuple[int, int, int, int]:
         """A blob's box in input-image pixels (x0, y0, x1, y1), x1/y1 exclusive."""
@@ -200,7 +205,7 @@ def doubted_pieces(graphs: list[RowGraph], paths: list[list[Candidate]], answers
             piece = piece_of_part[edge.start]
             if (edge.blob is not None and piece == piece_of_part[edge.end - 1]
                     and pieces[piece].width > FINER_CUT_WIDTH * graph.row.digit_height
-                    and answers[_key(edge.blob)][0][:DIGITS].max() <= DOUBT):
+                    and _digit_probability(answers, edge.blob) <= DOUBT):
                 doubted.setdefault(row, set()).add(piece)
     return doubted
 
@@ -222,7 +227,7 @@ def cut_finer(page: SegmentedPage, doubted: dict[int, set[int]], refusing: bool)
             window[np.isin(window, [label for part in cut_pieces[index] for label in part.labels])] = piece.labels[0]
             cut_pieces[index] = cut_into_parts(piece, page.labels, graph.row.digit_height, fresh_labels, finer=True)
         rebuilt = _row_graph(graph.row, cut_pieces, refusing)
-        added = sum(e.blob is not None for e in rebuilt.edges) - sum(e.blob is not None for e in graph.edges)
+        added = rebuilt.candidate_count - graph.candidate_count
         if count + added > MAX_CANDIDATES:
             for window, before in reversed(saved):
                 window[...] = before
@@ -246,6 +251,11 @@ def _network_inputs(page: SegmentedPage, blobs: list[Blob], deslant: bool) -> np
 
 def _key(blob: Blob) -> tuple:
     return blob.box, blob.labels
+
+
+def _digit_probability(answers: dict, blob: Blob) -> float:
+    """How probable the network finds the digit it reads in ``blob`` (``answers``: as filled by ``_ask_network``)."""
+    return float(answers[_key(blob)][0][:DIGITS].max())
 
 
 def _ask_network(page: SegmentedPage, model, answers: dict) -> None:
@@ -273,7 +283,7 @@ def _best_paths(page: SegmentedPage, answers: dict) -> list[list[Candidate]]:
     the network reads in them (``answers``: as filled by ``_ask_network``)."""
     paths = []
     for graph in page.graphs:
-        scores = np.array([edge.prior + (np.log(max(answers[_key(edge.blob)][0][:DIGITS].max(), 1e-12))
+        scores = np.array([edge.prior + (np.log(max(_digit_probability(answers, edge.blob), 1e-12))
                                          if edge.blob is not None else 0.0) for edge in graph.edges])
         paths.append(best_path(graph.edges, scores, len(graph.piece_of_part)))
     return paths
