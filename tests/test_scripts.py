@@ -33,6 +33,9 @@ def test_the_reading_evaluation_scores_pages_and_their_digits_read_alone():
                 {"text": "8", "seconds": 0.3, "digits": [[8, list(box)]]}]
     figures = evaluate_reading.score(pages, readings, right_alone=np.array([True, True, False]))
     assert figures["exact_string"] == 0.5 and figures["per_digit"] == 2 / 3
+    low, high = figures["exact_interval"]  # Wilson: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
+    assert low == pytest.approx(0.0945, abs=1e-3) and high == pytest.approx(0.9055, abs=1e-3)
+    assert evaluate_reading.exact_interval(95, 100) == pytest.approx([0.8882, 0.9785], abs=1e-3)
     assert figures["alone_exact"] == 0.5  # the second page's digit is misread even alone
     drawn = [Page(None, "3", [box], "fonts", [-1])]
     assert evaluate_reading.score(drawn, readings[1:], np.array([True]))["alone_exact"] is None
