@@ -108,8 +108,9 @@ def score(pages, readings, right_alone: np.ndarray) -> dict:
     all_mnist = all(page.sources and min(page.sources) >= 0 for page in pages)
     alone = float(np.mean([right_alone[page.sources].all() for page in pages])) if all_mnist else None
     return {"pages": len(pages), "exact_string": exact / len(pages),
-            "exact_interval": exact_interval(exact, len(pages)), "per_digit": right / digits, "seconds_per_page": float(np.mean([r["seconds"] for r in readings])),
-            "alone_exact": alone, "_counts": [exact, right, digits]}
+            "exact_interval": exact_interval(exact, len(pages)), "per_digit": right / digits,
+            "seconds_per_page": float(np.mean([r["seconds"] for r in readings])), "alone_exact": alone,
+            "_counts": [exact, right, digits]}
 
 
 def exact_interval(exact: int, pages: int) -> list[float]:
