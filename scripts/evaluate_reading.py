@@ -8,8 +8,8 @@ Pages are made by ``digitnet.reading.synthetic`` (of this checkout) from MNIST *
 handwriting fonts and drawn strokes, with a seed that the tests and the tuning never use, and saved
 as PNG files. ``--development`` makes the pages for tuning the reader instead: from the last 5,000
 MNIST *training* digits (which the reader model holds out of its training), with seed 7, and only
-the conditions whose digits are all MNIST digits (no fonts, no drawn styles). A reader process then reads them: by default this checkout's ``digitnet``; with
-``--reader-src DIR`` the ``digitnet`` package found in DIR (e.g. ``src/`` of a ``git worktree`` of
+the conditions whose digits are all MNIST digits (no fonts, no drawn styles). A reader process
+then reads them: by default this checkout's ``digitnet``; with ``--reader-src DIR`` the ``digitnet`` package found in DIR (e.g. ``src/`` of a ``git worktree`` of
 an older commit), so that the previous reader is measured on the very same pages. Exact string:
 the whole text is right. Per digit: the fraction of written digits found (box IoU >= 0.5) and read
 correctly. Seconds: ``read_digits`` per page, in the reader process. Digits alone: the share of
