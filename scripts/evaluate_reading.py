@@ -8,18 +8,18 @@ Pages are made by ``digitnet.reading.synthetic`` (of this checkout) from MNIST *
 handwriting fonts and drawn strokes, with a seed that the tests and the tuning never use, and saved
 as PNG files. ``--development`` makes the pages for tuning the reader instead: from the last 5,000
 MNIST *training* digits (which the reader model holds out of its training), with seed 7, and only
-the conditions whose digits are all MNIST digits (no fonts, no drawn styles). A reader process
-then reads them: by default this checkout's ``digitnet``; with ``--reader-src DIR`` the ``digitnet`` package found in DIR (e.g. ``src/`` of a ``git worktree`` of
-an older commit), so that the previous reader is measured on the very same pages. Exact string:
-the whole text is right. Per digit: the fraction of written digits found (box IoU >= 0.5) and read
-correctly. Seconds: ``read_digits`` per page, in the reader process. Digits alone: the share of
-pages whose MNIST digits the model reads right one by one, each prepared as the reader model's
-training digits are (what a reader that found every digit perfectly would read, on the digits'
-own 28x28 images; none for pages with font or drawn digits). The "all" row is given both as
-the mean over conditions and over pages (every page counts once). Interval: the 95% (Wilson)
-interval of the exact-page share, the noise of a few hundred pages (at 100 pages, 0.95 reads as
-anything from 0.89 to 0.98). ``--save`` writes the table as JSON; ``--compare`` prints a saved
-table's figures beside this run's.
+the conditions whose digits are all MNIST digits (no fonts, no drawn styles). A reader process then
+reads them: by default this checkout's ``digitnet``; with ``--reader-src DIR`` the ``digitnet``
+package found in DIR (e.g. ``src/`` of a ``git worktree`` of an older commit), so that the previous
+reader is measured on the very same pages. Exact string: the whole text is right. Per digit: the
+fraction of written digits found (box IoU >= 0.5) and read correctly. Seconds: ``read_digits`` per
+page, in the reader process. Digits alone: the share of pages whose MNIST digits the model reads
+right one by one, each prepared as the reader model's training digits are (what a reader that found
+every digit perfectly would read, on the digits' own 28x28 images; none for pages with font or
+drawn digits). The "all" row is given both as the mean over conditions and over pages (every page
+counts once). Interval: the 95% (Wilson) interval of the exact-page share, the noise of a few
+hundred pages (at 100 pages, 0.95 reads as anything from 0.89 to 0.98). ``--save`` writes the table
+as JSON; ``--compare`` prints a saved table's figures beside this run's.
 """
 
 import argparse
