@@ -59,9 +59,9 @@ for path in sys.argv[2:]:
 
 def measure(pages: int, seed: int, model: str | None, reader_src: str | None, development: bool = False,
             conditions: tuple[str, ...] = CONDITIONS) -> dict:
-    """{condition: {"pages", "exact_string", "per_digit", "seconds_per_page", "alone_exact", "_counts"}} for
-    each of ``conditions`` (with ``development``, those of ``DEVELOPMENT_CONDITIONS``, on pages of held-out
-    training digits). Each condition's pages are the same whichever others are measured."""
+    """{condition: {"pages", "exact_string", "exact_interval", "per_digit", "seconds_per_page", "alone_exact",
+    "_counts"}} for each of ``conditions`` (with ``development``, those of ``DEVELOPMENT_CONDITIONS``, on
+    pages of held-out training digits). Each condition's pages are the same whichever others are measured."""
     dataset = load_dataset()
     images, labels = held_out_digits(dataset) if development else (dataset.test_images, dataset.test_labels)
     right_alone = read_alone(images, labels, model)
@@ -160,8 +160,8 @@ def main() -> None:
         print(json.dumps(results))
         return
     before = json.loads(Path(args.compare).read_text()) if args.compare else {}
-    print(f"{'condition':<28}{'pages':>6}{'exact string':>14}{'interval':>11}{'per digit':>11}{'s/page':>8}{'alone':>7}"
-          + (f"{'before: exact':>15}{'per digit':>11}{'s/page':>8}" if before else ""))
+    print(f"{'condition':<28}{'pages':>6}{'exact string':>14}{'interval':>11}{'per digit':>11}{'s/page':>8}"
+          f"{'alone':>7}" + (f"{'before: exact':>15}{'per digit':>11}{'s/page':>8}" if before else ""))
     for condition, r in results.items():
         alone = r.get("alone_exact")
         interval = "{:.2f}-{:.2f}".format(*r["exact_interval"]) if "exact_interval" in r else "-"
