@@ -291,6 +291,17 @@ def test_specks_in_a_line_make_one_dotted_piece_but_scattered_specks_stay_loose(
     assert (labels[:, 80:][mask[:, 80:]] == LOOSE_INK).all()
 
 
+def test_ruled_lines_are_taken_out_but_a_stroke_crossing_them_stays_whole():
+    mask = np.zeros((100, 200), dtype=bool)
+    mask[30:33], mask[70:73] = True, True  # two ruled lines of 3 px across the page
+    mask[10:90, 90:96] = True             # a stroke crossing both
+    mask[60:70, 150:160] = True           # a mark resting on the lower line
+    rows, labels = find_rows(mask)
+    pieces = sorted(piece.box for row in rows for cluster in row.clusters for piece in cluster)
+    assert pieces == [(90, 10, 96, 90), (150, 60, 160, 73)]
+    assert not labels[30:33, :90].any() and not labels[70:73, 100:150].any()
+
+
 @pytest.mark.parametrize("label", [0, 2, 7])
 def test_a_digit_drawn_in_dots_is_read(reader, mnist, monkeypatch, label):
     glyph = first_test_digit(mnist, label, 60)

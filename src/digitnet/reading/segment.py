@@ -1,9 +1,10 @@
 """From an ink mask to text rows of ink pieces, in time near-linear in the number of pieces.
 
 Connected components are found on runs of ink along rows (8-connectivity), then cleaned up: long
-horizontal runs of ruled paper are removed and specks are dropped as pieces (their ink stays, as
-loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke), unless
-specks close together reach a fifth of a digit: then they are one piece, a stroke broken into dots.
+horizontal runs of ruled paper are removed (not where a stroke crosses them: that would break the
+stroke) and specks are dropped as pieces (their ink stays, as loose ink that a candidate digit
+keeps where it lies in its box: a stroke a thin pen broke), unless specks close together reach a
+fifth of a digit: then they are one piece, a stroke broken into dots.
 Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped
 into clusters by a sweep along x (each piece is compared only with the pieces its columns overlap,
 never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which
@@ -86,6 +87,30 @@ def drop_rulings(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: 
     return ~long
 
 
+def runs_without_rulings(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of the ink mask (h, w) bool (as ``row_runs``) once its ruled lines are taken out
+    (``drop_rulings``), all but the pixels of a line that a stroke crosses or rests on: those joined,
+    up or down their column through the line, to ink just above or below it. A stroke across a line
+    stays whole, and a mark resting on it keeps its full height."""
+    rows, starts, ends = row_runs(mask)
+    ruled = ~drop_rulings(rows, starts, ends, mask.shape[1])
+    if not ruled.any():
+        return rows, starts, ends
+    line = _painted(mask.shape, rows[ruled], starts[ruled], ends[ruled])
+    ink = mask & ~line
+    columns, tops, bottoms = row_runs(line.T)  # the lines' pixels as runs down each column
+    h = mask.shape[0]
+    crossed = (((tops > 0) & ink[np.maximum(tops - 1, 0), columns])
+               | ((bottoms < h) & ink[np.minimum(bottoms, h - 1), columns]))
+    kept = _painted(line.T.shape, columns[crossed], tops[crossed], bottoms[crossed]).T
+    return row_runs(ink | kept)
+
+
+def _painted(shape: tuple[int, int], rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A bool image of ``shape`` True on the runs given."""
+    return paint_labels(shape, rows, starts, ends, np.zeros(rows.size, np.int64)) > 0
+
+
 def label_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Connected-component label of each run (8-connectivity): -> (n_runs,) int, 0..n_components-1."""
     n = rows.size
@@ -143,9 +168,7 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
     ``MAX_PIECES`` pieces or ``MAX_DIGITS`` clusters: no page of digits does, and the reading time
     grows with them.
     """
-    rows, starts, ends = row_runs(mask)
-    keep = drop_rulings(rows, starts, ends, mask.shape[1])
-    rows, starts, ends = rows[keep], starts[keep], ends[keep]
+    rows, starts, ends = runs_without_rulings(mask)
     run_labels = label_runs(rows, starts, ends)
     labels = paint_labels(mask.shape, rows, starts, ends, run_labels)
     pieces = [Blob(tuple(int(v) for v in box), (k + 1,))
