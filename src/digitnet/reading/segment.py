@@ -77,23 +77,21 @@ def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, starts, ends
 
 
-def drop_rulings(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
-    """Which runs to keep: False for runs of ruled lines (long runs in several separate bands)."""
+def ruling_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
+    """Which runs are ruled lines: (n_runs,) bool, True for long runs in several separate bands."""
     long = ends - starts >= RULING_FRACTION * width
     line_rows = np.unique(rows[long])
     bands = 1 + int(np.count_nonzero(np.diff(line_rows) > 1)) if line_rows.size else 0
-    if bands < RULING_BANDS:
-        return np.ones(rows.shape, dtype=bool)
-    return ~long
+    return long if bands >= RULING_BANDS else np.zeros(rows.shape, dtype=bool)
 
 
 def runs_without_rulings(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The runs of the ink mask (h, w) bool (as ``row_runs``) once its ruled lines are taken out
-    (``drop_rulings``), all but the pixels of a line that a stroke crosses or rests on: those joined,
+    (``ruling_runs``), all but the pixels of a line that a stroke crosses or rests on: those joined,
     up or down their column through the line, to ink just above or below it. A stroke across a line
     stays whole, and a mark resting on it keeps its full height."""
     rows, starts, ends = row_runs(mask)
-    ruled = ~drop_rulings(rows, starts, ends, mask.shape[1])
+    ruled = ruling_runs(rows, starts, ends, mask.shape[1])
     if not ruled.any():
         return rows, starts, ends
     line = _painted(mask.shape, rows[ruled], starts[ruled], ends[ruled])
