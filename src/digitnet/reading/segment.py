@@ -1,10 +1,10 @@
 """From an ink mask to text rows of ink pieces, in time near-linear in the number of pieces.
 
-Connected components are found on runs of ink along rows (8-connectivity), then cleaned up: long
-horizontal runs of ruled paper are removed (not where a stroke crosses them: that would break the
-stroke) and specks are dropped as pieces (their ink stays, as loose ink that a candidate digit
-keeps where it lies in its box: a stroke a thin pen broke), unless specks close together reach a
-fifth of a digit: then they are one piece, a stroke broken into dots.
+The paper's lines are taken out of the mask (``reading.lines``), connected components are found on
+runs of ink along rows (``reading.runs``), and specks are dropped as pieces (their ink stays, as
+loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke),
+unless specks close together reach a fifth of a digit: then they are one piece, a stroke broken
+into dots.
 Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped
 into clusters by a sweep along x (each piece is compared only with the pieces its columns overlap,
 never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digitnet.errors import ImageError
+from digitnet.reading.lines import without_lines
 from digitnet.reading.normalise import dilate
+from digitnet.reading.runs import component_boxes, label_runs, paint_labels, row_runs
 
-RULING_FRACTION = 0.6   # a run at least this fraction of the page wide is part of a ruled line...
-RULING_BANDS = 2        # ...when at least this many separate bands of such runs cross the page
 MIN_HEIGHT_PX = 5       # no row is read whose digits are shorter than this (in mask pixels)
 SPECK_FRACTION = 0.15   # a piece whose longer side is below this fraction of the digit height is a speck
                         # (its ink stays loose: kept in any candidate digit whose box it lies in)
@@ -66,98 +66,6 @@ class TextRow:
         return [piece for cluster in self.clusters for piece in cluster]
 
 
-def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of True along each row: mask (h, w) bool -> (rows, starts, ends), ends exclusive, row-major order."""
-    h, w = mask.shape
-    padded = np.zeros((h, w + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(steps == 1)
-    _, ends = np.nonzero(steps == -1)
-    return rows, starts, ends
-
-
-def ruling_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
-    """Which runs are ruled lines: (n_runs,) bool, True for long runs in several separate bands."""
-    long = ends - starts >= RULING_FRACTION * width
-    line_rows = np.unique(rows[long])
-    bands = 1 + int(np.count_nonzero(np.diff(line_rows) > 1)) if line_rows.size else 0
-    return long if bands >= RULING_BANDS else np.zeros(rows.shape, dtype=bool)
-
-
-def runs_without_rulings(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The runs of the ink mask (h, w) bool (as ``row_runs``) once its ruled lines are taken out
-    (``ruling_runs``), all but the pixels of a line that a stroke crosses or rests on: those joined,
-    up or down their column through the line, to ink just above or below it. A stroke across a line
-    stays whole, and a mark resting on it keeps its full height."""
-    rows, starts, ends = row_runs(mask)
-    ruled = ruling_runs(rows, starts, ends, mask.shape[1])
-    if not ruled.any():
-        return rows, starts, ends
-    line = _painted(mask.shape, rows[ruled], starts[ruled], ends[ruled])
-    ink = mask & ~line
-    columns, tops, bottoms = row_runs(line.T)  # the lines' pixels as runs down each column
-    h = mask.shape[0]
-    crossed = (((tops > 0) & ink[np.maximum(tops - 1, 0), columns])
-               | ((bottoms < h) & ink[np.minimum(bottoms, h - 1), columns]))
-    kept = _painted(line.T.shape, columns[crossed], tops[crossed], bottoms[crossed]).T
-    return row_runs(ink | kept)
-
-
-def _painted(shape: tuple[int, int], rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """A bool image of ``shape`` True on the runs given."""
-    return paint_labels(shape, rows, starts, ends, np.zeros(rows.size, np.int64)) > 0
-
-
-def label_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Connected-component label of each run (8-connectivity): -> (n_runs,) int, 0..n_components-1."""
-    n = rows.size
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    stride = int(ends.max()) + 2
-    start_keys = rows * stride + starts
-    end_keys = rows * stride + ends
-    # Runs of the row above that touch run b (diagonals included): a.end >= b.start and a.start <= b.end.
-    first = np.searchsorted(end_keys, (rows - 1) * stride + starts, side="left")
-    last = np.searchsorted(start_keys, (rows - 1) * stride + ends, side="right")
-    counts = np.maximum(last - first, 0)
-    below = np.repeat(np.arange(n), counts)
-    above = np.repeat(first, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    labels = np.arange(n)
-    while True:
-        lowest = np.minimum(labels[above], labels[below])
-        updated = labels.copy()
-        np.minimum.at(updated, above, lowest)
-        np.minimum.at(updated, below, lowest)
-        updated = updated[updated]
-        if np.array_equal(updated, labels):
-            break
-        labels = updated
-    return np.unique(labels, return_inverse=True)[1]
-
-
-def paint_labels(shape, rows, starts, ends, run_labels) -> np.ndarray:
-    """A label image: (h, w) int32, 0 = background, component k painted as k + 1."""
-    image = np.zeros(shape[0] * shape[1], dtype=np.int32)
-    lengths = ends - starts
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    image[np.repeat(rows * shape[1] + starts, lengths) + offsets] = np.repeat(run_labels + 1, lengths)
-    return image.reshape(shape)
-
-
-def component_boxes(rows, starts, ends, run_labels) -> np.ndarray:
-    """Bounding box of each component: -> (n_components, 4) int (x0, y0, x1, y1)."""
-    n = int(run_labels.max()) + 1 if run_labels.size else 0
-    boxes = np.empty((n, 4), dtype=np.int64)
-    boxes[:, :2] = np.iinfo(np.int64).max
-    boxes[:, 2:] = -1
-    np.minimum.at(boxes[:, 0], run_labels, starts)
-    np.minimum.at(boxes[:, 1], run_labels, rows)
-    np.maximum.at(boxes[:, 2], run_labels, ends)
-    np.maximum.at(boxes[:, 3], run_labels, rows + 1)
-    return boxes
-
-
 def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
     """Text rows top to bottom and the label image their pieces refer to (see ``paint_labels``;
     specks' pixels are labelled ``LOOSE_INK``).
@@ -166,7 +74,7 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
     ``MAX_PIECES`` pieces or ``MAX_DIGITS`` clusters: no page of digits does, and the reading time
     grows with them.
     """
-    rows, starts, ends = runs_without_rulings(mask)
+    rows, starts, ends = row_runs(without_lines(mask))
     run_labels = label_runs(rows, starts, ends)
     labels = paint_labels(mask.shape, rows, starts, ends, run_labels)
     pieces = [Blob(tuple(int(v) for v in box), (k + 1,))
