@@ -29,6 +29,7 @@ CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
+    "squared_paper", "notebook",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -223,6 +224,8 @@ INKS = {"black": (25, 25, 30), "blue": (25, 45, 150), "pencil": (150, 150, 150),
 
 def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: int) -> Image.Image:
     """Put ``ink`` (h, w) in [0, 1] on paper under ``condition``; returns the page image."""
+    if condition in LINED_PAPERS:
+        return _on_lined_paper(ink, condition, rng, height)
     h, w = ink.shape
     paper, colour = PAPER["white"], INKS["black"]
     if condition == "chalkboard":
@@ -262,6 +265,35 @@ def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: i
         rgba.putalpha(Image.fromarray((ink * 255).astype(np.uint8), "L"))
         return rgba
     return image
+
+
+LINED_PAPERS = ("squared_paper", "notebook")
+
+
+def _on_lined_paper(ink: np.ndarray, condition: str, rng: np.random.Generator, height: int) -> Image.Image:
+    """``ink`` (h, w) written on squared paper or on a notebook's page (dark rulings, a red margin),
+    lines dark enough to be taken for ink, photographed tilted by up to 6 degrees: the paper is
+    drawn wider than the photo, so that its lines run to the photo's edges."""
+    h, w = ink.shape
+    pad = int(0.12 * max(h, w))
+    page = np.empty((h + 2 * pad, w + 2 * pad, 3), dtype=np.float32)
+    page[:] = PAPER["white"]
+    if condition == "squared_paper":
+        pitch = int(height * 0.6)
+        for y in range(int(rng.integers(pitch)), page.shape[0], pitch):
+            page[y : y + 2] = (110, 120, 140)
+        for x in range(int(rng.integers(pitch)), page.shape[1], pitch):
+            page[:, x : x + 2] = (110, 120, 140)
+    else:
+        for y in range(int(rng.integers(height)), page.shape[0], int(height * 1.2)):
+            page[y : y + 2] = (60, 80, 160)
+        x = pad + int(rng.integers(height // 4, height // 2))
+        page[:, x : x + 2] = (200, 50, 60)
+    alpha = np.pad(ink, pad)[..., None]
+    page = page * (1 - alpha) + np.array(INKS["black"], dtype=np.float32) * alpha
+    image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8), "RGB")
+    image = image.rotate(float(rng.uniform(-6, 6)), resample=Image.BICUBIC)
+    return image.crop((pad, pad, pad + w, pad + h))
 
 
 def box_iou(a, b) -> float:
