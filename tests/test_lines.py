@@ -43,33 +43,67 @@ def test_a_thick_straight_stroke_or_a_short_line_is_no_ruled_line():
     assert (without_lines(mask.T) == mask.T).all()
 
 
+def test_a_form_s_boxes_are_taken_out_but_a_stroke_crossing_them_stays_whole():
+    boxes = np.zeros((120, 300), dtype=bool)  # two boxes sharing a wall, less than half the photo wide
+    boxes[20:22, 40:160] = boxes[98:100, 40:160] = True
+    boxes[20:100, 40:42] = boxes[20:100, 98:100] = boxes[20:100, 158:160] = True
+    stroke = np.zeros_like(boxes)
+    stroke[10:60, 70:76] = True  # through the top edge
+    stroke[60:64, 90:110] = True  # across the inner wall
+    cleaned = without_lines(boxes | stroke)
+    assert cleaned[stroke].all()
+    assert not (cleaned & ~stroke).any()
+
+
+def test_straight_strokes_that_do_not_close_a_box_are_no_frame():
+    z = np.zeros((200, 300), dtype=bool)  # a 2 or a Z: a straight top and base, a diagonal between
+    z[20:23, 60:140] = z[97:100, 60:140] = True
+    for y in range(20, 100):
+        z[y, 137 - (y - 20) : 143 - (y - 20)] = True
+    u = np.zeros_like(z)  # a box without its top edge
+    u[97:100, 160:240] = u[20:100, 160:163] = u[20:100, 237:240] = True
+    assert (without_lines(z | u) == (z | u)).all()
+
+
 @pytest.fixture(scope="module")
 def reader():
     return load_model()
 
 
-PAPERS = {"ruled": (True, False), "squared": (True, True), "margined": (False, True)}
+PAPERS = ("ruled", "squared", "margined", "comb", "boxes")
+
+
+def paper_lines(paper: str, width: int, slots: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """The lines (x0, y0, x1, y1) of a ``paper`` 200 px tall and ``width`` wide, for digits written
+    in the columns ``slots`` (x0, x1), rows 70-130: a form's boxes hold them from 55 to 145."""
+    if paper == "comb":
+        walls = [slots[0][0] - 10, *((a[1] + b[0]) // 2 for a, b in zip(slots, slots[1:])), slots[-1][1] + 10]
+        return [(walls[0], 55, walls[-1], 55), (walls[0], 145, walls[-1], 145), *((x, 55, x, 145) for x in walls)]
+    if paper == "boxes":
+        return [line for x0, x1 in slots for line in ((x0 - 8, 55, x1 + 8, 55), (x0 - 8, 145, x1 + 8, 145),
+                                                     (x0 - 8, 55, x0 - 8, 145), (x1 + 8, 55, x1 + 8, 145))]
+    across = [(0, y, width, y) for y in range(13, 200, 54)] if paper in ("ruled", "squared") else []
+    down = [(x, 0, x, 200) for x in (range(27, width, 54) if paper == "squared" else [60])] if paper != "ruled" else []
+    return across + down
 
 
 @pytest.mark.parametrize("degrees", [0.0, 2.5])
-@pytest.mark.parametrize("paper", list(PAPERS))
-def test_digits_on_ruled_squared_or_margined_paper_read_as_on_blank_paper(reader, mnist, paper, degrees):
+@pytest.mark.parametrize("paper", PAPERS)
+def test_digits_on_lined_paper_or_in_a_form_s_boxes_read_as_on_blank_paper(reader, mnist, paper, degrees):
     digits = [4, 9, 0, 7, 2]
     glyphs = [mnist_glyph(mnist.test_images[np.flatnonzero(mnist.test_labels == d)[0]], 60) for d in digits]
     width = sum(g.shape[1] for g in glyphs) + 20 * (len(glyphs) - 1) + 160
     ink = np.zeros((200, width), np.float32)
-    x = 100
+    x, slots = 100, []
     for glyph in glyphs:
         ink[70 : 70 + glyph.shape[0], x : x + glyph.shape[1]] = glyph
+        slots.append((x, x + glyph.shape[1]))
         x += glyph.shape[1] + 20
     blank = Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8), "L")
     lined = blank.copy()
     draw = ImageDraw.Draw(lined)
-    across, down = PAPERS[paper]
-    for y in range(13, 200, 54) if across else ():
-        draw.line((0, y, width, y), fill=90, width=2)
-    for x in (range(27, width, 54) if paper == "squared" else [60]) if down else ():
-        draw.line((x, 0, x, 200), fill=90, width=2)
+    for line in paper_lines(paper, width, slots):
+        draw.line(line, fill=90, width=2)
     lined = Image.fromarray(np.minimum(np.asarray(lined), np.asarray(blank)))
     tilted = lined.rotate(degrees, Image.BICUBIC, expand=True, fillcolor=255) if degrees else lined
     assert read_digits(blank, reader).text == "49072"

@@ -1,19 +1,26 @@
 """Ruled lines: the long, thin, straight lines of the paper (notebook rulings, a margin, a grid, an
-underline, a form's rules), taken out of the ink before the reader looks for digits.
+underline, a form's rules and the boxes it asks digits to be written in), taken out of the ink
+before the reader looks for digits.
 
 A line is ink that runs straight along one row for at least ``LINE_FRACTION`` of the photo (of
 the part of the photo that row crosses, where a tilted line leaves through an edge), in a band of
 such rows at most ``LINE_THINNESS`` of the photo thick: no handwritten stroke is that straight for
 that long while that thin. A photo is seldom square to its paper, so each direction's lines are
-looked for along their own slope: the mask is sheared until its most pronounced line lies along a
-row (the slope, within ``MAX_TILT_DEGREES``, at which the profile of the ink's rows has its tallest
-peak: a projection profile, searched coarse then fine), and sheared back once its lines are out.
+looked for along their own slope: the mask is sheared until its lines lie along rows (the slope,
+within ``MAX_TILT_DEGREES``, at which a projection profile of the middles of its thin runs of ink
+is sharpest, searched coarse then fine), and sheared back once its lines are out.
 A line's pixels stay where a stroke crosses it or rests on it, so that the stroke stays whole.
+
+A form's boxes are smaller than the photo: a box, or a row of boxes sharing their walls, is a
+frame, a piece of ink inside the photo with straight edges along at least ``FRAME_FRACTION`` of
+its own width on its top and bottom and of its own height on its left and right. Its edges and
+inner walls are taken out as lines of that piece alone, before the page's lines; a digit's
+stroke, however straight, makes no frame, and a grid cut by the photo's edges is no frame either.
 """
 
 import numpy as np
 
-from digitnet.reading.runs import painted, row_runs
+from digitnet.reading.runs import component_boxes, label_runs, painted, row_runs
 
 LINE_FRACTION = 0.6       # a straight run of ink at least this fraction of the photo across...
 LINE_THINNESS = 0.025     # ...in a band of such runs at most this fraction of the photo thick is a line
@@ -21,21 +28,66 @@ LINE_GAP = 0.005          # a line's run may break for at most this fraction of 
 MAX_TILT_DEGREES = 8.0    # lines are looked for up to this far from the page's rows and columns
 COARSE_STEP_DEGREES = 0.25
 FINE_STEP_DEGREES = 0.02
-PROFILE_PIXELS = 20_000   # the slope is found on at most this many ink pixels, taken evenly
+PROFILE_BIN_ROWS = 0.25   # the profile counts quarter rows (a thin line's middles lie on whole and half rows)
+PROFILE_PIXELS = 20_000   # the slope is found on at most this many runs' middles, taken evenly
+FRAME_FRACTION = 0.8      # a frame's edges run straight along at least this fraction of its sides...
+FRAME_THINNESS = 0.1      # ...in bands at most this fraction of its shorter side thick
+MIN_FRAME_PX = 12         # no frame is smaller than this across or down
 
 
 def without_lines(mask: np.ndarray) -> np.ndarray:
-    """The ink mask (h, w) bool without its ruled lines: those across the page (ruled paper, an
-    underline, a grid's rows), then those down it (a margin, a grid's columns)."""
-    return _without_lines_across(_without_lines_across(mask).T).T
+    """The ink mask (h, w) bool without its ruled lines: a form's boxes, then the lines across the
+    page (ruled paper, an underline, a grid's rows), then those down it (a margin, a grid's columns)."""
+    mask = _without_frames(mask)
+    h, w = mask.shape
+    mask = _without_lines_across(mask, LINE_FRACTION, LINE_THINNESS * w, LINE_GAP * w)[0]
+    return _without_lines_across(mask.T, LINE_FRACTION, LINE_THINNESS * h, LINE_GAP * h)[0].T
 
 
-def _without_lines_across(mask: np.ndarray) -> np.ndarray:
-    """The mask (h, w) bool without its lines that run across it, at the slope of the most pronounced."""
-    ys, xs = np.nonzero(mask)
-    slope, could_be_line = _slope_of_tallest_peak(ys, xs, mask.shape[1])
-    if not could_be_line:
+def _without_frames(mask: np.ndarray) -> np.ndarray:
+    """The mask (h, w) bool without its frames: the pieces of ink with at least two lines across,
+    along ``FRAME_FRACTION`` of the piece's width, and two down, along that fraction of the
+    distance between the outermost lines across. Only pieces with at least as many pixels as such
+    lines need are looked at. A frame's edges may break for half their greatest thickness: two
+    boxes drawn side by side make one piece whose edges have a gap where the boxes meet."""
+    rows, starts, ends = row_runs(mask)
+    run_labels = label_runs(rows, starts, ends)
+    boxes = component_boxes(rows, starts, ends, run_labels)
+    sides = boxes[:, 2:] - boxes[:, :2]
+    pixels = np.bincount(run_labels, weights=ends - starts, minlength=len(boxes))
+    inside = (boxes[:, 0] > 0) & (boxes[:, 1] > 0) & (boxes[:, 2] < mask.shape[1]) & (boxes[:, 3] < mask.shape[0])
+    candidates = np.flatnonzero(inside & (sides.min(axis=1) >= MIN_FRAME_PX)
+                                & (pixels >= 2 * FRAME_FRACTION * sides.sum(axis=1)))
+    if not candidates.size:
         return mask
+    mask = mask.copy()
+    order = np.argsort(run_labels, kind="stable")
+    first = np.searchsorted(run_labels[order], candidates)
+    last = np.searchsorted(run_labels[order], candidates, side="right")
+    for k, a, b in zip(candidates, first, last):
+        x0, y0, x1, y1 = boxes[k]
+        runs = order[a:b]
+        piece = painted((y1 - y0, x1 - x0), rows[runs] - y0, starts[runs] - x0, ends[runs] - x0)
+        thickness = FRAME_THINNESS * min(x1 - x0, y1 - y0)
+        across, edges = _without_lines_across(piece, FRAME_FRACTION, thickness, thickness / 2)
+        if _count_lines(edges) < 2:
+            continue
+        down, walls = _without_lines_across(across.T, FRAME_FRACTION, thickness, thickness / 2, length=np.ptp(edges))
+        if _count_lines(walls) >= 2:
+            mask[y0:y1, x0:x1] &= ~piece | down.T
+    return mask
+
+
+def _without_lines_across(mask: np.ndarray, fraction: float, thickness: float, gap: float,
+                          length: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The mask (h, w) bool without its lines that run across it, at the slope of the most
+    pronounced (lines: runs along ``fraction`` of the photo, or of ``length`` px, in bands at most
+    ``thickness`` px thick, broken for at most ``gap`` px at a time), and the rows its lines lie
+    on, once level: (n,) int ascending."""
+    slope, could_be_line = _slope_of_lines(mask, fraction, thickness)
+    if not could_be_line:
+        return mask, np.zeros(0, np.int64)
+    ys, xs = np.nonzero(mask)
     shifts = -np.round(np.arange(mask.shape[1]) * slope).astype(np.int64)  # level with its line
     shifts -= shifts.min()
     sheared = np.zeros((mask.shape[0] + int(shifts.max()), mask.shape[1]), dtype=bool)
@@ -43,76 +95,92 @@ def _without_lines_across(mask: np.ndarray) -> np.ndarray:
     order = np.sort(shifts)
     rows = np.arange(sheared.shape[0])  # how many columns x of each sheared row lie in the photo:
     reach = np.searchsorted(order, rows, side="right") - np.searchsorted(order, rows - mask.shape[0], side="right")
-    cleaned = _without_level_lines(sheared, reach)
-    if cleaned is sheared:
-        return mask
-    return cleaned[np.arange(mask.shape[0])[:, None] + shifts[None, :], np.arange(mask.shape[1])[None, :]]
+    if length is not None:
+        reach = np.full(rows.shape, length)
+    cleaned, lines = _without_level_lines(sheared, reach, fraction, thickness, gap)
+    if not lines.size:
+        return mask, lines
+    return cleaned[np.arange(mask.shape[0])[:, None] + shifts[None, :], np.arange(mask.shape[1])[None, :]], lines
 
 
 def line_slope(mask: np.ndarray) -> float:
-    """The slope (rows per column, within ``MAX_TILT_DEGREES``) along which the ink of the mask
-    (h, w) bool piles up most: where the tallest peak of its rows' profile is, a straight line's."""
-    return _slope_of_tallest_peak(*np.nonzero(mask), mask.shape[1])[0]
+    """The slope (rows per column, within ``MAX_TILT_DEGREES``) of the lines across the mask (h, w)
+    bool: where the profile of its thin ink's rows is sharpest (see ``_slope_of_lines``)."""
+    return _slope_of_lines(mask, LINE_FRACTION, LINE_THINNESS * mask.shape[1])[0]
 
 
-def _slope_of_tallest_peak(ys: np.ndarray, xs: np.ndarray, width: int) -> tuple[float, bool]:
-    """``line_slope`` of the ink pixels (ys, xs) of a mask ``width`` px wide, and whether its peak
-    is tall enough for a line (``LINE_FRACTION`` of the width, half of it in the peak's row)."""
+def _slope_of_lines(mask: np.ndarray, fraction: float, thickness: float) -> tuple[float, bool]:
+    """``line_slope`` of the mask (h, w) bool, and whether the profile peaks high enough for a line
+    (half of ``fraction`` of the width within a row). The profile counts the middle of each run of
+    ink down a column no longer than a line is thick (``thickness`` px): a line counts once in
+    each column it crosses, however thick, and a thick stroke not at all."""
+    xs, tops, bottoms = row_runs(mask.T)
+    thin = bottoms - tops <= thickness
+    xs, ys = xs[thin], (tops[thin] + bottoms[thin] - 1) / 2
     if ys.size == 0:
         return 0.0, False
     step = -(-ys.size // PROFILE_PIXELS)
     ys, xs = ys[::step], xs[::step]
     coarse = np.arange(-MAX_TILT_DEGREES, MAX_TILT_DEGREES + COARSE_STEP_DEGREES / 2, COARSE_STEP_DEGREES)
-    angle, peak = _tallest_peak(ys, xs, coarse)
-    if peak * step < 0.5 * LINE_FRACTION * width:
+    angle, peak = _sharpest_profile(ys, xs, coarse)
+    if peak * step < 0.5 * fraction * mask.shape[1]:
         return float(np.tan(np.radians(angle))), False
     fine = angle + np.arange(-COARSE_STEP_DEGREES / 2, COARSE_STEP_DEGREES / 2 + FINE_STEP_DEGREES / 2,
                              FINE_STEP_DEGREES)
-    return float(np.tan(np.radians(_tallest_peak(ys, xs, fine)[0]))), True
+    return float(np.tan(np.radians(_sharpest_profile(ys, xs, fine)[0]))), True
 
 
-def _tallest_peak(ys: np.ndarray, xs: np.ndarray, degrees: np.ndarray) -> tuple[float, int]:
-    """Of the angles ``degrees`` (k,) (ascending), the one whose profile of rows y - x tan(angle) over
-    the pixels (ys, xs) has the tallest peak (the middle one of those that tie: a line some pixels
-    thick peaks as tall over a range of angles around its own), and that peak's pixel count."""
-    offsets = np.round(ys[None, :] - xs[None, :] * np.tan(np.radians(degrees))[:, None]).astype(np.int64)
+def _sharpest_profile(ys: np.ndarray, xs: np.ndarray, degrees: np.ndarray) -> tuple[float, int]:
+    """Of the angles ``degrees`` (k,), the one whose profile of y - x tan(angle) over the points
+    (ys, xs), in bins of ``PROFILE_BIN_ROWS``, is sharpest (the largest sum of squared counts of
+    three neighbouring bins: the points piled into the fewest bins), and the tallest peak of all
+    the profiles (points in three bins)."""
+    offsets = np.round((ys[None, :] - xs[None, :] * np.tan(np.radians(degrees))[:, None]) / PROFILE_BIN_ROWS).astype(np.int64)
     offsets -= offsets.min()
     span = int(offsets.max()) + 1
     profiles = np.bincount((offsets + span * np.arange(len(degrees))[:, None]).ravel(),
                            minlength=span * len(degrees)).reshape(len(degrees), span)
-    peaks = profiles.max(axis=1)
-    return float(np.median(degrees[peaks == peaks.max()])), int(peaks.max())
+    profiles = np.pad(profiles, ((0, 0), (1, 1)))
+    profiles = profiles[:, :-2] + profiles[:, 1:-1] + profiles[:, 2:]
+    sharpness = (profiles.astype(np.float64) ** 2).sum(axis=1)
+    return float(degrees[np.argmax(sharpness)]), int(profiles.max())
 
 
-def _without_level_lines(mask: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """The mask (h, w) bool with its lines along rows taken out (reach: (h,) int, how many pixels of
-    each row lie in the photo), all but the pixels of a line that a stroke crosses or rests on:
-    those joined, up or down their column through the line, to ink just above or below it.
-    Returns ``mask`` itself when it has no line.
+def _without_level_lines(mask: np.ndarray, reach: np.ndarray, fraction: float, thickness: float,
+                         gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mask (h, w) bool with its lines along rows taken out (runs along ``fraction`` of the
+    ``reach`` (h,) int, how many pixels of each row lie in the photo, in bands at most
+    ``thickness`` px thick, broken for at most ``gap`` px at a time), all but the pixels of a line that a stroke crosses or rests on: those
+    joined, up or down their column through the line, to ink just above or below it; and the rows
+    of its lines, (n,) int ascending.
 
-    Lines are found with a pixel of slack up and down, and their runs may break for up to
-    ``LINE_GAP`` of the width: a line that is not quite level steps from one row to the next, and
-    a faint one fades."""
-    h, w = mask.shape
+    Lines are found with a pixel of slack up and down, and their runs may break: a line that is not
+    quite level steps from one row to the next, and a faint one fades."""
+    h = mask.shape[0]
     slack = mask.copy()
     slack[1:] |= mask[:-1]
     slack[:-1] |= mask[1:]
-    rows, starts, ends = _bridged(*row_runs(slack), LINE_GAP * w)
-    long = ends - starts >= LINE_FRACTION * reach[rows]
+    rows, starts, ends = _bridged(*row_runs(slack), gap)
+    long = ends - starts >= fraction * reach[rows]
     line_rows = np.unique(rows[long])
     if not line_rows.size:
-        return mask
+        return mask, line_rows
     band = np.cumsum(np.r_[True, np.diff(line_rows) > 1]) - 1
-    thin = np.bincount(band)[band] - 2 <= LINE_THINNESS * w  # less the slack
+    thin = np.bincount(band)[band] - 2 <= thickness  # less the slack
     ruled = long & np.isin(rows, line_rows[thin])
     if not ruled.any():
-        return mask
+        return mask, line_rows[thin]
     line = painted(mask.shape, rows[ruled], starts[ruled], ends[ruled]) & mask
     ink = mask & ~line
     columns, tops, bottoms = row_runs(line.T)  # the lines' pixels as runs down each column
     crossed = (((tops > 0) & ink[np.maximum(tops - 1, 0), columns])
                | ((bottoms < h) & ink[np.minimum(bottoms, h - 1), columns]))
-    return ink | painted(line.T.shape, columns[crossed], tops[crossed], bottoms[crossed]).T
+    return ink | painted(line.T.shape, columns[crossed], tops[crossed], bottoms[crossed]).T, line_rows[thin]
+
+
+def _count_lines(rows: np.ndarray) -> int:
+    """How many lines lie on ``rows`` (n,) int ascending: a line is a band of neighbouring rows."""
+    return int(rows.size and 1 + np.count_nonzero(np.diff(rows) > 1))
 
 
 def _bridged(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, gap: float):

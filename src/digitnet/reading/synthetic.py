@@ -29,7 +29,7 @@ CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
-    "squared_paper", "notebook",
+    "squared_paper", "notebook", "form_boxes",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -204,9 +204,30 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
             ys, xs = np.nonzero(glyph > 0.25)
             boxes.append((x + int(xs.min()), y + int(ys.min()), x + int(xs.max()) + 1, y + int(ys.max()) + 1))
             x += w + gap
+    if condition == "form_boxes":
+        _draw_form_boxes(ink, boxes, height, rng)
     image = _render(ink, condition, rng, height)
     return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition,
                 sources)
+
+
+def _draw_form_boxes(ink: np.ndarray, boxes: list, height: int, rng: np.random.Generator) -> None:
+    """Draw into ``ink`` (h, w) the boxes of a form around the digits whose ink lies in ``boxes``
+    (x0, y0, x1, y1): a row of boxes sharing their walls, or one box for each digit."""
+    top = min(b[1] for b in boxes) - int(height * rng.uniform(0.1, 0.3))
+    bottom = max(b[3] for b in boxes) + int(height * rng.uniform(0.1, 0.3))
+    pen = int(rng.integers(1, 3))
+    if rng.random() < 0.5:
+        walls = [boxes[0][0] - height // 5, *((a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])), boxes[-1][2] + height // 5]
+        frames = [(walls[0], walls[-1])]
+    else:
+        walls = [x for b in boxes for x in (b[0] - height // 8, b[2] + height // 8)]
+        frames = list(zip(walls[::2], walls[1::2]))
+    for left, right in frames:
+        ink[top : top + pen, left : right + pen] = 1
+        ink[bottom : bottom + pen, left : right + pen] = 1
+    for x in walls:
+        ink[top : bottom + pen, x : x + pen] = 1
 
 
 def _stripes(shape, rng, gap_width: int) -> np.ndarray:
@@ -220,6 +241,7 @@ def _stripes(shape, rng, gap_width: int) -> np.ndarray:
 
 PAPER = {"cream": (245, 238, 215), "white": (250, 250, 248), "board": (40, 55, 45)}
 INKS = {"black": (25, 25, 30), "blue": (25, 45, 150), "pencil": (150, 150, 150), "chalk": (235, 235, 230)}
+TILT_DEGREES = {"tilt": 6, "form_boxes": 3}  # photographed tilted by up to this much either way
 
 
 def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: int) -> Image.Image:
@@ -258,8 +280,9 @@ def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: i
         image.save(buffer, format="JPEG", quality=35)
         image = Image.open(io.BytesIO(buffer.getvalue()))
         image.load()
-    if condition == "tilt":
-        image = image.rotate(float(rng.uniform(-6, 6)), resample=Image.BICUBIC, fillcolor=paper)
+    if condition in TILT_DEGREES:
+        degrees = TILT_DEGREES[condition]
+        image = image.rotate(float(rng.uniform(-degrees, degrees)), resample=Image.BICUBIC, fillcolor=paper)
     if condition == "transparent":
         rgba = Image.new("RGBA", image.size, (0, 0, 0, 0))
         rgba.putalpha(Image.fromarray((ink * 255).astype(np.uint8), "L"))
