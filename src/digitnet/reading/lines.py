@@ -33,6 +33,7 @@ PROFILE_PIXELS = 20_000   # the slope is found on at most this many runs' middle
 FRAME_FRACTION = 0.8      # a frame's edges run straight along at least this fraction of its sides...
 FRAME_THINNESS = 0.1      # ...in bands at most this fraction of its shorter side thick
 MIN_FRAME_PX = 12         # no frame is smaller than this across or down
+MAX_FRAMES = 400          # frames are looked for among at most this many pieces (time grows with them)
 
 
 def without_lines(mask: np.ndarray) -> np.ndarray:
@@ -58,8 +59,8 @@ def _without_frames(mask: np.ndarray) -> np.ndarray:
     inside = (boxes[:, 0] > 0) & (boxes[:, 1] > 0) & (boxes[:, 2] < mask.shape[1]) & (boxes[:, 3] < mask.shape[0])
     candidates = np.flatnonzero(inside & (sides.min(axis=1) >= MIN_FRAME_PX)
                                 & (pixels >= 2 * FRAME_FRACTION * sides.sum(axis=1)))
-    if not candidates.size:
-        return mask
+    if not candidates.size or candidates.size > MAX_FRAMES:
+        return mask  # with more, the page is no form but a pattern, and refused for its many pieces
     mask = mask.copy()
     order = np.argsort(run_labels, kind="stable")
     first = np.searchsorted(run_labels[order], candidates)
