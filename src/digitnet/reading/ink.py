@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from digitnet.reading.surround import find_surround
+
 PAPER_BLOCKS = 32           # the paper level is estimated on a grid this many blocks along the long side
 STROKE_BLOCKS = 9           # ink narrower than this many blocks (over a quarter of the long side) is not paper
 MIN_CONTRAST = 0.06         # ink must differ from paper by at least this much (of full scale)
@@ -25,22 +27,29 @@ class InkModel:
     dark_ink: True for dark strokes on light paper; False for light on dark (chalkboard, MNIST).
     paper: (rows, cols) float32, the paper's ink-positive level on a coarse grid over the page.
     strength: typical ink-minus-paper difference of a stroke (> 0); threshold: mask cut-off, same units.
+    surround: (H, W) bool over the page as measured, True off the paper (a desk around a page: no
+    ink there); None when the photo is paper everywhere.
     """
 
     dark_ink: bool
     paper: np.ndarray
     strength: float
     threshold: float
+    surround: np.ndarray | None = None
 
     def ink(self, grey: np.ndarray, region: tuple[float, float, float, float] | None = None) -> np.ndarray:
         """Ink strength of a patch: grey (h, w) in [0, 1] -> (h, w) float32 in [0, 1].
 
         region: the patch's (x0, y0, x1, y1) as fractions of the page (default: the whole page).
         """
+        region = region or (0.0, 0.0, 1.0, 1.0)
         positive = 1.0 - grey if self.dark_ink else grey
-        excess = positive - paper_level(self.paper, region or (0.0, 0.0, 1.0, 1.0), grey.shape)
+        excess = positive - paper_level(self.paper, region, grey.shape)
         floor = 0.5 * self.threshold
-        return np.clip((excess - floor) / (self.strength - floor), 0.0, 1.0).astype(np.float32)
+        ink = np.clip((excess - floor) / (self.strength - floor), 0.0, 1.0).astype(np.float32)
+        if self.surround is not None:
+            ink[_resampled(self.surround, region, grey.shape)] = 0.0
+        return ink
 
     def mask(self, ink: np.ndarray) -> np.ndarray:
         """Pixels that are ink: ink (h, w) from ``ink`` -> (h, w) bool."""
@@ -50,22 +59,29 @@ class InkModel:
 
 def measure_ink(grey: np.ndarray) -> InkModel | None:
     """Study a page: grey (h, w) float32 in [0, 1] -> its InkModel, or None when it holds no ink."""
-    sample = grey[:: max(1, grey.shape[0] // 400), :: max(1, grey.shape[1] // 400)]
-    low, median, high = np.percentile(sample, [0.5, 50, 99.5])
-    dark_ink = bool(median - low >= high - median)
-    positive = 1.0 - grey if dark_ink else grey
+    surround = find_surround(grey)
+    if surround is None:
+        sample = grey[:: max(1, grey.shape[0] // 400), :: max(1, grey.shape[1] // 400)]
+        low, median, high = np.percentile(sample, [0.5, 50, 99.5])
+        dark_ink = bool(median - low >= high - median)
+        positive = 1.0 - grey if dark_ink else grey
+    else:  # light paper on a dark surround: measured as if the surround were paper, then left out
+        dark_ink = True
+        positive = 1.0 - grey
+        positive[surround] = np.median(positive[~surround])
     paper = paper_grid(positive)
     excess = positive - paper_level(paper, (0.0, 0.0, 1.0, 1.0), grey.shape)
-    offset = float(np.median(excess[::2, ::2]))
+    sample = excess[::2, ::2] if surround is None else excess[::2, ::2][~surround[::2, ::2]]
+    offset = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample - offset)))
     paper += offset
     excess -= offset
-    noise = 1.4826 * float(np.median(np.abs(excess[::2, ::2])))
     floor = max(MIN_CONTRAST, NOISE_SIGMAS * noise)
     strong = excess[excess > floor]
     if strong.size < 12:
         return None
     strength = float(np.percentile(strong, 90))
-    return InkModel(dark_ink, paper, strength, max(floor, THRESHOLD_OF_STRENGTH * strength))
+    return InkModel(dark_ink, paper, strength, max(floor, THRESHOLD_OF_STRENGTH * strength), surround)
 
 
 def paper_grid(positive: np.ndarray) -> np.ndarray:
@@ -95,3 +111,12 @@ def paper_level(paper: np.ndarray, region: tuple[float, float, float, float], sh
     box = (x0 * cols, y0 * rows, x1 * cols, y1 * rows)
     grid = Image.fromarray(paper, "F")
     return np.asarray(grid.resize((shape[1], shape[0]), Image.BILINEAR, box=box), dtype=np.float32)
+
+
+def _resampled(mask: np.ndarray, region: tuple[float, float, float, float], shape: tuple[int, int]) -> np.ndarray:
+    """The bool ``mask`` (H, W) over ``region`` ((x0, y0, x1, y1) page fractions), resampled (nearest) to ``shape`` (h, w)."""
+    rows, cols = mask.shape
+    x0, y0, x1, y1 = region
+    image = Image.fromarray(mask.astype(np.uint8) * 255)
+    resized = image.resize((shape[1], shape[0]), Image.NEAREST, box=(x0 * cols, y0 * rows, x1 * cols, y1 * rows))
+    return np.asarray(resized) > 0

@@ -29,7 +29,7 @@ CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
-    "squared_paper", "notebook", "form_boxes",
+    "squared_paper", "notebook", "form_boxes", "on_desk",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -207,6 +207,8 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
     if condition == "form_boxes":
         _draw_form_boxes(ink, boxes, height, rng)
     image = _render(ink, condition, rng, height)
+    if condition == "on_desk":
+        image, boxes = _on_desk(image, boxes, rng)
     return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition,
                 sources)
 
@@ -317,6 +319,39 @@ def _on_lined_paper(ink: np.ndarray, condition: str, rng: np.random.Generator, h
     image = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8), "RGB")
     image = image.rotate(float(rng.uniform(-6, 6)), resample=Image.BICUBIC)
     return image.crop((pad, pad, pad + w, pad + h))
+
+
+DESKS = ((40, 35, 30), (150, 105, 60), (110, 112, 118))  # dark, wooden, grey
+
+
+def _on_desk(page: Image.Image, boxes: list, rng: np.random.Generator) -> tuple[Image.Image, list]:
+    """The ``page`` photographed lying on a desk: tilted by up to 8 degrees, filling 40-80% of the
+    photo each way, the desk around it grainy and lit unevenly; and the digits' ``boxes`` (x0, y0,
+    x1, y1) on the page, as they lie in the photo."""
+    desk = DESKS[int(rng.integers(len(DESKS)))]
+    w, h = page.size
+    size = (int(w / rng.uniform(0.4, 0.8)), int(h / rng.uniform(0.4, 0.8)))
+    photo = np.empty((size[1], size[0], 3), dtype=np.float32)
+    photo[:] = desk
+    photo += rng.normal(0, 6, photo.shape)
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
+    degrees = float(rng.uniform(-8, 8))
+    tilted = page.rotate(degrees, resample=Image.BICUBIC, expand=True)
+    where = Image.new("L", page.size, 255).rotate(degrees, expand=True)
+    x = int(rng.integers(0, max(1, size[0] - tilted.width)))
+    y = int(rng.integers(0, max(1, size[1] - tilted.height)))
+    image.paste(tilted, (x, y), where)
+    ys, xs = np.mgrid[0 : size[1], 0 : size[0]]
+    light = 0.7 + 0.3 * (xs / size[0] + ys / size[1]) / 2
+    photo = Image.fromarray(np.clip(np.asarray(image) * light[..., None], 0, 255).astype(np.uint8), "RGB")
+    turn = np.radians(degrees)  # Pillow turns counter-clockwise about the page's centre
+    rotation = np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])
+    moved = []
+    for x0, y0, x1, y1 in boxes:
+        corners = (np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]) - (w / 2, h / 2)) @ rotation.T
+        corners += (x + tilted.width / 2, y + tilted.height / 2)
+        moved.append((*np.floor(corners.min(axis=0)).astype(int).tolist(), *np.ceil(corners.max(axis=0)).astype(int).tolist()))
+    return photo, moved
 
 
 def box_iou(a, b) -> float:

@@ -1,0 +1,96 @@
+"""A page photographed on a desk: the desk around it is neither paper nor ink, and the digits on the
+page read as on a page alone; light digits on dark, however fat, are no page on a desk."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitnet.modelfile import load_model
+from digitnet.reading import read_digits
+from digitnet.reading.ink import measure_ink
+from digitnet.reading.load import grey_array
+from digitnet.reading.surround import find_surround
+from digitnet.reading.synthetic import mnist_glyph
+
+DESK = (120, 85, 50)
+
+
+def written_page(mnist, text: str) -> Image.Image:
+    """``text`` written in MNIST test digits 60 px tall, dark on a light page."""
+    glyphs = [mnist_glyph(mnist.test_images[np.flatnonzero(mnist.test_labels == int(d))[0]], 60) for d in text]
+    width = sum(g.shape[1] for g in glyphs) + 20 * (len(glyphs) - 1) + 120
+    ink = np.zeros((180, width), np.float32)
+    x = 60
+    for glyph in glyphs:
+        ink[60 : 60 + glyph.shape[0], x : x + glyph.shape[1]] = glyph
+        x += glyph.shape[1] + 20
+    return Image.fromarray(np.round(245 - 220 * ink).astype(np.uint8), "L").convert("RGB")
+
+
+def on_desk(page: Image.Image, degrees: float, where: tuple[float, float], scale: float = 1.8) -> tuple[Image.Image, np.ndarray]:
+    """``page`` tilted by ``degrees`` on a grainy desk ``scale`` times its size, its top-left corner
+    at ``where`` (fractions of the photo): the photo, and where the page lies (h, w) bool."""
+    size = (int(page.width * scale), int(page.height * scale))
+    rng = np.random.default_rng(0)
+    grain = np.clip(np.array(DESK, np.float32) + rng.normal(0, 6, (size[1], size[0], 3)), 0, 255)
+    photo = Image.fromarray(grain.astype(np.uint8), "RGB")
+    tilted = page.rotate(degrees, Image.BICUBIC, expand=True)
+    footprint = Image.new("L", page.size, 255).rotate(degrees, expand=True)
+    corner = (int(where[0] * size[0]), int(where[1] * size[1]))
+    photo.paste(tilted, corner, footprint)
+    lies = Image.new("L", size, 0)
+    lies.paste(footprint, corner, footprint)
+    return photo, np.asarray(lies) > 127
+
+
+@pytest.mark.parametrize("degrees", [0.0, -6.0])
+def test_the_desk_around_a_page_is_found_and_holds_no_ink(mnist, degrees):
+    photo, page = on_desk(written_page(mnist, "3807"), degrees, (0.2, 0.25))
+    grey = grey_array(photo.convert("L"))
+    surround = find_surround(grey)
+    assert surround is not None
+    assert surround[~page].mean() >= 0.97
+    assert surround[page].mean() <= 0.01
+    ink_model = measure_ink(grey)
+    assert ink_model.dark_ink
+    assert not ink_model.mask(ink_model.ink(grey))[~page].any()
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return load_model()
+
+
+@pytest.mark.parametrize(("degrees", "where", "scale"), [(0.0, (0.2, 0.25), 1.8), (5.0, (0.3, 0.2), 1.8),
+                                                         (-3.0, (0.2, 0.0), 1.3)])
+def test_digits_on_a_page_on_a_desk_read_as_on_the_page_alone(mnist, reader, degrees, where, scale):
+    page = written_page(mnist, "49072")
+    photo, _ = on_desk(page, degrees, where, scale)
+    assert read_digits(page, reader).text == "49072"
+    assert read_digits(photo, reader).text == "49072"
+
+
+def fat_zero(side: int) -> Image.Image:
+    """A "0" light on dark with strokes a sixth of the image wide."""
+    image = Image.new("L", (side, side), 0)
+    s = side / 144
+    ImageDraw.Draw(image).ellipse((30 * s, 14 * s, 114 * s, 130 * s), outline=255, width=round(24 * s))
+    return image
+
+
+@pytest.mark.parametrize("side", [72, 144, 400])
+def test_fat_light_digits_on_dark_are_no_page_on_a_desk(mnist, side):
+    assert find_surround(grey_array(fat_zero(side))) is None
+    eight = Image.fromarray(mnist.test_images[np.flatnonzero(mnist.test_labels == 8)[0]]).resize((side, side))
+    assert find_surround(grey_array(eight)) is None
+    assert not measure_ink(grey_array(fat_zero(side))).dark_ink
+
+
+def test_a_shadow_across_a_page_is_no_desk():
+    xs = np.linspace(0.3, 1.0, 600, dtype=np.float32)
+    assert find_surround(np.tile(xs, (400, 1)) * 0.98) is None  # a soft shadow
+    grey = np.tile(np.where(np.arange(600) < 200, 0.35, 0.95).astype(np.float32), (400, 1))
+    assert find_surround(grey) is not None  # a hard one is a desk to the eye...
+    for x in range(40, 160, 30):
+        grey[150:250, x : x + 6] = 0.05  # ...until there is writing in it
+    assert find_surround(grey) is None
