@@ -65,6 +65,19 @@ def test_straight_strokes_that_do_not_close_a_box_are_no_frame():
     assert (without_lines(z | u) == (z | u)).all()
 
 
+def test_a_sliver_beyond_the_paper_s_edge_is_taken_out_but_a_1_at_the_edge_of_a_tight_crop_stays():
+    page = np.zeros((240, 320), dtype=bool)
+    page[:, :9] = True  # the desk beyond the paper's edge, along the left side
+    page[90:140, 60:66] = page[90:140, 100:130] = True  # two digits' worth of writing
+    cleaned = without_lines(page)
+    assert not cleaned[:, :9].any()
+    assert (cleaned[:, 9:] == page[:, 9:]).all()
+    crop = np.zeros((80, 100), dtype=bool)
+    crop[:, :10] = True  # a straight 1 at the edge, as tall as the digit beside it
+    crop[:, 30:34] = crop[:8, 30:94] = True
+    assert (without_lines(crop) == crop).all()
+
+
 @pytest.fixture(scope="module")
 def reader():
     return load_model()

@@ -94,3 +94,15 @@ def test_a_shadow_across_a_page_is_no_desk():
     for x in range(40, 160, 30):
         grey[150:250, x : x + 6] = 0.05  # ...until there is writing in it
     assert find_surround(grey) is None
+
+
+def test_a_1_along_the_edge_of_a_photo_cropped_to_its_digits_is_no_desk(mnist, reader):
+    seven = mnist_glyph(mnist.test_images[np.flatnonzero(mnist.test_labels == 7)[0]], 80)
+    ys, xs = np.nonzero(seven > 0.3)
+    seven = seven[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    ink = np.zeros((seven.shape[0], 30 + seven.shape[1]), np.float32)
+    ink[:, :10] = 1.0  # a straight 1, as tall as the 7, along the left edge
+    ink[:, 30:] = seven
+    crop = Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8), "L")
+    assert find_surround(grey_array(crop)) is None
+    assert read_digits(crop, reader).text == "17"

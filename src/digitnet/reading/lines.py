@@ -1,6 +1,12 @@
 """Ruled lines: the long, thin, straight lines of the paper (notebook rulings, a margin, a grid, an
-underline, a form's rules and the boxes it asks digits to be written in), taken out of the ink
-before the reader looks for digits.
+underline, a form's rules and the boxes it asks digits to be written in), and the paper's edges,
+taken out of the ink before the reader looks for digits.
+
+A photo of a page seldom ends exactly at its edge: a sliver of what lies beyond it (a desk, a
+shadow) runs along a side of the photo. Ink that touches a side along at least ``EDGE_FRACTION``
+of it, lies entirely within ``EDGE_DEPTH`` of the photo from it and is at least twice as long as
+any digit is such a sliver; a digit cut by the photo's edge reaches further in, and a 1 at the
+edge of a photo cropped to its digits is as tall as they are.
 
 A line is ink that runs straight along one row for at least ``LINE_FRACTION`` of the photo (of
 the part of the photo that row crosses, where a tilted line leaves through an edge), in a band of
@@ -20,7 +26,7 @@ stroke, however straight, makes no frame, and a grid cut by the photo's edges is
 
 import numpy as np
 
-from digitnet.reading.runs import component_boxes, label_runs, painted, row_runs
+from digitnet.reading.runs import component_boxes, label_runs, paint_labels, painted, row_runs
 
 LINE_FRACTION = 0.6       # a straight run of ink at least this fraction of the photo across...
 LINE_THINNESS = 0.025     # ...in a band of such runs at most this fraction of the photo thick is a line
@@ -34,15 +40,39 @@ FRAME_FRACTION = 0.8      # a frame's edges run straight along at least this fra
 FRAME_THINNESS = 0.1      # ...in bands at most this fraction of its shorter side thick
 MIN_FRAME_PX = 12         # no frame is smaller than this across or down
 MAX_FRAMES = 400          # frames are looked for among at most this many pieces (time grows with them)
+EDGE_FRACTION = 0.6       # a sliver beyond the paper's edge runs along at least this fraction of a side...
+EDGE_DEPTH = 0.15         # ...and lies within this fraction of the photo from it
 
 
 def without_lines(mask: np.ndarray) -> np.ndarray:
     """The ink mask (h, w) bool without its ruled lines: a form's boxes, then the lines across the
     page (ruled paper, an underline, a grid's rows), then those down it (a margin, a grid's columns)."""
-    mask = _without_frames(mask)
+    mask = _without_frames(_without_edge_slivers(mask))
     h, w = mask.shape
     mask = _without_lines_across(mask, LINE_FRACTION, LINE_THINNESS * w, LINE_GAP * w)[0]
     return _without_lines_across(mask.T, LINE_FRACTION, LINE_THINNESS * h, LINE_GAP * h)[0].T
+
+
+def _without_edge_slivers(mask: np.ndarray) -> np.ndarray:
+    """The mask (h, w) bool without the pieces of ink along a side of the photo (see the module's
+    docstring) that are at least twice as long as any other piece is along that side: what lies
+    beyond the paper's edge, where a 1 at the edge of a photo cropped to its digits is kept."""
+    rows, starts, ends = row_runs(mask)
+    run_labels = label_runs(rows, starts, ends)
+    labels = paint_labels(mask.shape, rows, starts, ends, run_labels)
+    boxes = component_boxes(rows, starts, ends, run_labels)
+    h, w = mask.shape
+    sides = ((labels[0], boxes[:, 3], h, 0), (labels[-1], h - boxes[:, 1], h, 0),
+             (labels[:, 0], boxes[:, 2], w, 1), (labels[:, -1], w - boxes[:, 0], w, 1))
+    along = []  # (component, axis along its side)
+    for side, depth, across, axis in sides:
+        ids, counts = np.unique(side[side > 0], return_counts=True)
+        along += [(k - 1, axis) for k in ids[counts >= EDGE_FRACTION * side.size] if depth[k - 1] <= EDGE_DEPTH * across]
+    lengths = boxes[:, 2:] - boxes[:, :2]  # (width, height) of each piece
+    others = np.ones(len(boxes), dtype=bool)
+    others[[k for k, _ in along]] = False
+    slivers = [k + 1 for k, axis in along if not others.any() or lengths[k, axis] >= 2 * lengths[others, axis].max()]
+    return mask & ~np.isin(labels, slivers) if slivers else mask
 
 
 def _without_frames(mask: np.ndarray) -> np.ndarray:

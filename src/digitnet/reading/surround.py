@@ -10,14 +10,16 @@ blocks: a stroke, however fat, is not), and
 reached from the surround in one step (along ``SHARP_EDGE`` of its edge the level jumps from desk
 to paper between neighbouring blocks by ``MIN_STEP`` of the split: a page's edge, where across a
 shadow it ramps), and its sides are straight (a fat digit light on dark is curved); nor is there
-writing in the surround (paper in a hard shadow). At full
+writing in the surround (paper in a hard shadow), which is at least ``LONGER_THAN_WRITING`` times
+as long as any piece of writing on the page (a 1 along the edge of a photo cropped to its digits
+is as tall as they are). At full
 resolution the surround is then every pixel darker than the split connected to those blocks.
 """
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-from digitnet.reading.runs import label_runs, paint_labels, row_runs
+from digitnet.reading.runs import component_boxes, label_runs, paint_labels, row_runs
 
 GRID_BLOCKS = 32      # blocks along the photo's long side
 MIN_PHOTO_PX = 64     # a smaller image is a crop, never a photo of a page on a desk
@@ -34,6 +36,7 @@ STRAIGHT_PX = 2.0     # along the middle of each side, the edge lies within this
 STRAIGHT_FRACTION = 0.02  # ...or this fraction of the side's length of one straight line...
 STRAIGHT_SHARE = 0.8  # ...for at least this share of its length
 MAX_INK_OFF_PAGE = 0.01  # the surround holds no writing: at most this share of it darker than it by the contrast
+LONGER_THAN_WRITING = 2.0  # and it is at least this many times as long as the longest piece of writing
 
 
 def find_surround(grey: np.ndarray) -> np.ndarray | None:
@@ -56,6 +59,8 @@ def find_surround(grey: np.ndarray) -> np.ndarray | None:
     surround = _dark_pixels_reaching(grey < split, outside, block)
     if np.mean(grey[surround] < dark_level - MIN_CONTRAST) > MAX_INK_OFF_PAGE:
         return None  # writing in it: paper in a hard shadow
+    if _extent(surround) < LONGER_THAN_WRITING * _extent(grey < split, ignoring=surround):
+        return None  # no longer than what is written on the page: a stroke along the photo's edge
     return surround if _has_straight_sides(~surround) else None
 
 
@@ -156,3 +161,15 @@ def _straight(xs: np.ndarray, ys: np.ndarray, tolerance: float) -> bool:
         if np.count_nonzero(keep) < 3:
             return False
     return np.mean(off <= tolerance) >= STRAIGHT_SHARE
+
+
+def _extent(dark: np.ndarray, ignoring: np.ndarray | None = None) -> int:
+    """The longest side (px) of the bounding boxes of the pieces (8-connected) of ``dark`` (h, w)
+    bool, less the pixels ``ignoring``; 0 when none is left."""
+    if ignoring is not None:
+        dark = dark & ~ignoring
+    rows, starts, ends = row_runs(dark)
+    if not rows.size:
+        return 0
+    boxes = component_boxes(rows, starts, ends, label_runs(rows, starts, ends))
+    return int((boxes[:, 2:] - boxes[:, :2]).max())
