@@ -45,8 +45,9 @@ EDGE_DEPTH = 0.15         # ...and lies within this fraction of the photo from i
 
 
 def without_lines(mask: np.ndarray) -> np.ndarray:
-    """The ink mask (h, w) bool without its ruled lines: a form's boxes, then the lines across the
-    page (ruled paper, an underline, a grid's rows), then those down it (a margin, a grid's columns)."""
+    """The ink mask (h, w) bool without the paper's lines: slivers beyond its edges, a form's boxes,
+    the lines across the page (ruled paper, an underline, a grid's rows), then those down it (a
+    margin, a grid's columns)."""
     mask = _without_frames(_without_edge_slivers(mask))
     h, w = mask.shape
     mask = _without_lines_across(mask, LINE_FRACTION, LINE_THINNESS * w, LINE_GAP * w)[0]

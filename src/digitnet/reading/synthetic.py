@@ -5,7 +5,7 @@ A page is MNIST *test* digits or handwriting-font digits (for the evaluation; pa
 ``reading.page_crops``), composed on paper with an ink colour and
 one real-world condition (blue ballpoint on cream paper, chalkboard, shadows, noise and JPEG, ruled
 lines, thin pen, fat marker, broken strokes, specks, touching digits, slanted writing, a tilted line,
-...). The ``style_*`` conditions mix MNIST test digits with drawn strokes of styles MNIST has few of
+squared paper, a notebook's page, a form's boxes, a page lying on a desk, ...). The ``style_*`` conditions mix MNIST test digits with drawn strokes of styles MNIST has few of
 (an 8 with a small or open top loop, a curled 1, a crossed 7, a 1 with flag and base, an open 4, a
 9 with a straight stem). ``make_page`` returns the image, the text that is written on it and each
 digit's true box (input pixels, x1/y1 exclusive).
