@@ -86,13 +86,24 @@ def test_fat_light_digits_on_dark_are_no_page_on_a_desk(mnist, side):
     assert not measure_ink(grey_array(fat_zero(side))).dark_ink
 
 
+@pytest.mark.parametrize("side", [144, 288, 600])
+def test_a_straight_fat_light_1_on_dark_is_no_page_on_a_desk(reader, side):
+    one = Image.new("L", (side, side), 0)  # a bar a sixth of the image wide: four straight sides
+    s = side / 144
+    ImageDraw.Draw(one).rectangle((60 * s, 20 * s, 84 * s, 124 * s), fill=255)
+    assert find_surround(grey_array(one)) is None
+    assert read_digits(one, reader).text == "1"
+
+
 def test_a_shadow_across_a_page_is_no_desk():
     xs = np.linspace(0.3, 1.0, 600, dtype=np.float32)
     assert find_surround(np.tile(xs, (400, 1)) * 0.98) is None  # a soft shadow
     grey = np.tile(np.where(np.arange(600) < 200, 0.35, 0.95).astype(np.float32), (400, 1))
-    assert find_surround(grey) is not None  # a hard one is a desk to the eye...
+    for x in range(300, 420, 30):
+        grey[150:250, x : x + 6] = 0.05  # writing on the lit paper
+    assert find_surround(grey) is not None  # a hard shadow is a desk to the eye...
     for x in range(40, 160, 30):
-        grey[150:250, x : x + 6] = 0.05  # ...until there is writing in it
+        grey[150:250, x : x + 6] = 0.05  # ...until there is writing in it too
     assert find_surround(grey) is None
 
 

@@ -10,9 +10,9 @@ blocks: a stroke, however fat, is not), and
 reached from the surround in one step (along ``SHARP_EDGE`` of its edge the level jumps from desk
 to paper between neighbouring blocks by ``MIN_STEP`` of the split: a page's edge, where across a
 shadow it ramps), and its sides are straight (a fat digit light on dark is curved); nor is there
-writing in the surround (paper in a hard shadow), which is at least ``LONGER_THAN_WRITING`` times
-as long as any piece of writing on the page (a 1 along the edge of a photo cropped to its digits
-is as tall as they are). At full
+writing in the surround (paper in a hard shadow), but writing on the page (a straight, fat light
+stroke on dark holds none), and the surround is at least ``LONGER_THAN_WRITING`` times as long as
+any piece of it (a 1 along the edge of a photo cropped to its digits is as tall as they are). At full
 resolution the surround is then every pixel darker than the split connected to those blocks.
 """
 
@@ -59,7 +59,10 @@ def find_surround(grey: np.ndarray) -> np.ndarray | None:
     surround = _dark_pixels_reaching(grey < split, outside, block)
     if np.mean(grey[surround] < dark_level - MIN_CONTRAST) > MAX_INK_OFF_PAGE:
         return None  # writing in it: paper in a hard shadow
-    if _extent(surround) < LONGER_THAN_WRITING * _extent(grey < split, ignoring=surround):
+    writing = _extent(grey < split, ignoring=surround)
+    if not writing:
+        return None  # nothing written on it: a fat light stroke on dark, as likely as a blank page
+    if _extent(surround) < LONGER_THAN_WRITING * writing:
         return None  # no longer than what is written on the page: a stroke along the photo's edge
     return surround if _has_straight_sides(~surround) else None
 
