@@ -1,9 +1,10 @@
-"""A page photographed on a desk: the desk around it is neither paper nor ink, and the digits on the
-page read as on a page alone; light digits on dark, however fat, are no page on a desk."""
+"""A page photographed on a desk, or a blackboard on a wall: what lies around it is neither paper nor
+ink, and the digits on it read as on the page or board alone; light digits on dark, however fat,
+are no page on a desk."""
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from digitnet.modelfile import load_model
 from digitnet.reading import read_digits
@@ -27,12 +28,13 @@ def written_page(mnist, text: str) -> Image.Image:
     return Image.fromarray(np.round(245 - 220 * ink).astype(np.uint8), "L").convert("RGB")
 
 
-def on_desk(page: Image.Image, degrees: float, where: tuple[float, float], scale: float = 1.8) -> tuple[Image.Image, np.ndarray]:
-    """``page`` tilted by ``degrees`` on a grainy desk ``scale`` times its size, its top-left corner
-    at ``where`` (fractions of the photo): the photo, and where the page lies (h, w) bool."""
+def on_desk(page: Image.Image, degrees: float, where: tuple[float, float], scale: float = 1.8,
+            desk: tuple[int, int, int] = DESK) -> tuple[Image.Image, np.ndarray]:
+    """``page`` tilted by ``degrees`` on a grainy ``desk`` ``scale`` times its size, its top-left
+    corner at ``where`` (fractions of the photo): the photo, and where the page lies (h, w) bool."""
     size = (int(page.width * scale), int(page.height * scale))
     rng = np.random.default_rng(0)
-    grain = np.clip(np.array(DESK, np.float32) + rng.normal(0, 6, (size[1], size[0], 3)), 0, 255)
+    grain = np.clip(np.array(desk, np.float32) + rng.normal(0, 6, (size[1], size[0], 3)), 0, 255)
     photo = Image.fromarray(grain.astype(np.uint8), "RGB")
     tilted = page.rotate(degrees, Image.BICUBIC, expand=True)
     footprint = Image.new("L", page.size, 255).rotate(degrees, expand=True)
@@ -47,8 +49,10 @@ def on_desk(page: Image.Image, degrees: float, where: tuple[float, float], scale
 def test_the_desk_around_a_page_is_found_and_holds_no_ink(mnist, degrees):
     photo, page = on_desk(written_page(mnist, "3807"), degrees, (0.2, 0.25))
     grey = grey_array(photo.convert("L"))
-    surround = find_surround(grey)
-    assert surround is not None
+    found = find_surround(grey)
+    assert found is not None
+    surround, paper_is_light = found
+    assert paper_is_light
     assert surround[~page].mean() >= 0.97
     assert surround[page].mean() <= 0.01
     ink_model = measure_ink(grey)
@@ -67,6 +71,17 @@ def test_digits_on_a_page_on_a_desk_read_as_on_the_page_alone(mnist, reader, deg
     page = written_page(mnist, "49072")
     photo, _ = on_desk(page, degrees, where, scale)
     assert read_digits(page, reader).text == "49072"
+    assert read_digits(photo, reader).text == "49072"
+
+
+@pytest.mark.parametrize("degrees", [0.0, 4.0])
+def test_a_blackboard_on_a_light_wall_reads_as_the_board_alone(mnist, reader, degrees):
+    board = ImageOps.invert(written_page(mnist, "49072"))
+    photo, lies = on_desk(board, degrees, (0.2, 0.25), desk=(225, 220, 205))
+    found = find_surround(grey_array(photo.convert("L")))
+    assert found is not None and not found[1]
+    assert found[0][~lies].mean() >= 0.97
+    assert read_digits(board, reader).text == "49072"
     assert read_digits(photo, reader).text == "49072"
 
 

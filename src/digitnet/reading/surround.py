@@ -1,4 +1,5 @@
-"""What lies around the paper: a page or a note photographed on a desk, a table or a floor.
+"""What lies around the paper: a page or a note photographed on a desk, a table or a floor, or a
+blackboard on a wall (the same, light and dark swapped).
 
 The surround is neither paper nor ink, and it is told apart on a coarse grid of block medians,
 where strokes thinner than half a block vanish. The blocks fall into two levels far apart (Otsu's
@@ -35,15 +36,26 @@ SHARP_EDGE = 0.75     # along at least this fraction of its edge; and its four s
 STRAIGHT_PX = 2.0     # along the middle of each side, the edge lies within this many px...
 STRAIGHT_FRACTION = 0.02  # ...or this fraction of the side's length of one straight line...
 STRAIGHT_SHARE = 0.8  # ...for at least this share of its length
-MAX_INK_OFF_PAGE = 0.01  # the surround holds no writing: at most this share of it darker than it by the contrast
+MAX_INK_OFF_PAGE = 0.01  # the surround holds no writing: at most this share of it off its level by the contrast
 LONGER_THAN_WRITING = 2.0  # and it is at least this many times as long as the longest piece of writing
 
 
-def find_surround(grey: np.ndarray) -> np.ndarray | None:
-    """Where a photo grey (h, w) float32 in [0, 1] shows a dark surround around light paper:
-    (h, w) bool, True off the paper; None when the photo shows paper (or a board) only."""
+def find_surround(grey: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """Where a photo grey (h, w) float32 in [0, 1] shows a surround around the paper (or board) it
+    is of: ((h, w) bool, True off the paper; whether the paper is the lighter), or None when the
+    photo shows paper or board only. Light paper on a dark desk is looked for first, then a dark
+    board on a light wall."""
     if min(grey.shape) < MIN_PHOTO_PX:
         return None
+    for paper_is_light in (True, False):
+        surround = _around_light_paper(grey if paper_is_light else 1.0 - grey)
+        if surround is not None:
+            return surround, paper_is_light
+    return None
+
+
+def _around_light_paper(grey: np.ndarray) -> np.ndarray | None:
+    """``find_surround``'s surround of light paper in a darker surround, or None."""
     medians, block = _block_medians(grey)
     dark_level, light_level = _otsu_levels(medians.ravel())
     contrast = light_level - dark_level
@@ -57,7 +69,7 @@ def find_surround(grey: np.ndarray) -> np.ndarray | None:
     if np.quantile(_steps_onto(page, medians), 1 - SHARP_EDGE) < MIN_STEP * contrast:
         return None
     surround = _dark_pixels_reaching(grey < split, outside, block)
-    if np.mean(grey[surround] < dark_level - MIN_CONTRAST) > MAX_INK_OFF_PAGE:
+    if np.mean(np.abs(grey[surround] - dark_level) > MIN_CONTRAST) > MAX_INK_OFF_PAGE:
         return None  # writing in it: paper in a hard shadow
     writing = _extent(grey < split, ignoring=surround)
     if not writing:
