@@ -5,7 +5,7 @@ A page is MNIST *test* digits or handwriting-font digits (for the evaluation; pa
 ``reading.page_crops``), composed on paper with an ink colour and
 one real-world condition (blue ballpoint on cream paper, chalkboard, shadows, noise and JPEG, ruled
 lines, thin pen, fat marker, broken strokes, specks, touching digits, slanted writing, a tilted line,
-squared paper, a notebook's page, a form's boxes, a page lying on a desk, ...). The ``style_*`` conditions mix MNIST test digits with drawn strokes of styles MNIST has few of
+squared paper, a notebook's page, a form's boxes, a page lying on a desk, a board on a wall, ...). The ``style_*`` conditions mix MNIST test digits with drawn strokes of styles MNIST has few of
 (an 8 with a small or open top loop, a curled 1, a crossed 7, a 1 with flag and base, an open 4, a
 9 with a straight stem). ``make_page`` returns the image, the text that is written on it and each
 digit's true box (input pixels, x1/y1 exclusive).
@@ -29,7 +29,7 @@ CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
-    "squared_paper", "notebook", "form_boxes", "on_desk",
+    "squared_paper", "notebook", "form_boxes", "on_desk", "board_on_wall",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -207,8 +207,8 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
     if condition == "form_boxes":
         _draw_form_boxes(ink, boxes, height, rng)
     image = _render(ink, condition, rng, height)
-    if condition == "on_desk":
-        image, boxes = _on_desk(image, boxes, rng)
+    if condition in SURROUNDS:
+        image, boxes = _photographed_on(image, boxes, SURROUNDS[condition], rng)
     return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition,
                 sources)
 
@@ -252,7 +252,7 @@ def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: i
         return _on_lined_paper(ink, condition, rng, height)
     h, w = ink.shape
     paper, colour = PAPER["white"], INKS["black"]
-    if condition == "chalkboard":
+    if condition in ("chalkboard", "board_on_wall"):
         paper, colour = PAPER["board"], INKS["chalk"]
     elif condition == "blue_on_cream":
         paper, colour = PAPER["cream"], INKS["blue"]
@@ -321,18 +321,19 @@ def _on_lined_paper(ink: np.ndarray, condition: str, rng: np.random.Generator, h
     return image.crop((pad, pad, pad + w, pad + h))
 
 
-DESKS = ((40, 35, 30), (150, 105, 60), (110, 112, 118))  # dark, wooden, grey
+SURROUNDS = {"on_desk": ((40, 35, 30), (150, 105, 60), (110, 112, 118)),  # dark, wooden, grey desks
+             "board_on_wall": ((225, 220, 205), (200, 205, 210))}  # cream and light grey walls
 
 
-def _on_desk(page: Image.Image, boxes: list, rng: np.random.Generator) -> tuple[Image.Image, list]:
-    """The ``page`` photographed lying on a desk: tilted by up to 8 degrees, filling 40-80% of the
-    photo each way, the desk around it grainy and lit unevenly; and the digits' ``boxes`` (x0, y0,
-    x1, y1) on the page, as they lie in the photo."""
-    desk = DESKS[int(rng.integers(len(DESKS)))]
+def _photographed_on(page: Image.Image, boxes: list, surfaces: tuple, rng: np.random.Generator) -> tuple[Image.Image, list]:
+    """The ``page`` photographed on one of ``surfaces`` (RGB): tilted by up to 8 degrees, filling
+    40-80% of the photo each way, the surface around it grainy and lit unevenly; and the digits'
+    ``boxes`` (x0, y0, x1, y1) on the page, as they lie in the photo."""
+    surface = surfaces[int(rng.integers(len(surfaces)))]
     w, h = page.size
     size = (int(w / rng.uniform(0.4, 0.8)), int(h / rng.uniform(0.4, 0.8)))
     photo = np.empty((size[1], size[0], 3), dtype=np.float32)
-    photo[:] = desk
+    photo[:] = surface
     photo += rng.normal(0, 6, photo.shape)
     image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
     degrees = float(rng.uniform(-8, 8))
