@@ -2,12 +2,6 @@
 underline, a form's rules and the boxes it asks digits to be written in), and the paper's edges,
 taken out of the ink before the reader looks for digits.
 
-A photo of a page seldom ends exactly at its edge: a sliver of what lies beyond it (a desk, a
-shadow) runs along a side of the photo. Ink that touches a side along at least ``EDGE_FRACTION``
-of it, lies entirely within ``EDGE_DEPTH`` of the photo from it and is at least twice as long as
-any digit is such a sliver; a digit cut by the photo's edge reaches further in, and a 1 at the
-edge of a photo cropped to its digits is as tall as they are.
-
 A line is ink that runs straight along one row for at least ``LINE_FRACTION`` of the photo (of
 the part of the photo that row crosses, where a tilted line leaves through an edge), in a band of
 such rows at most ``LINE_THINNESS`` of the photo thick: no handwritten stroke is that straight for
@@ -22,6 +16,12 @@ frame, a piece of ink inside the photo with straight edges along at least ``FRAM
 its own width on its top and bottom and of its own height on its left and right. Its edges and
 inner walls are taken out as lines of that piece alone, before the page's lines; a digit's
 stroke, however straight, makes no frame, and a grid cut by the photo's edges is no frame either.
+
+A photo of a page seldom ends exactly at its edge: a sliver of what lies beyond it (a desk, a
+shadow) runs along a side of the photo. Ink that touches a side along at least ``EDGE_FRACTION``
+of it, lies entirely within ``EDGE_DEPTH`` of the photo from it and is at least twice as long as
+any digit is such a sliver; a digit cut by the photo's edge reaches further in, and a 1 at the
+edge of a photo cropped to its digits is as tall as they are.
 """
 
 import numpy as np

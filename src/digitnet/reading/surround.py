@@ -1,20 +1,22 @@
 """What lies around the paper: a page or a note photographed on a desk, a table or a floor, or a
 blackboard on a wall (the same, light and dark swapped).
 
-The surround is neither paper nor ink, and it is told apart on a coarse grid of block medians,
-where strokes thinner than half a block vanish. The blocks fall into two levels far apart (Otsu's
-split, at least ``MIN_CONTRAST`` apart), split again half-way between them; the darker blocks connected to the photo's edge that run
-along at least ``MIN_EDGE`` of one of its sides are the surround, if what they leave is a page:
-bright, at least ``MIN_PAGE`` of the photo and ``MIN_SIDE`` of its long side both ways, solid (it
-fills ``MIN_FILL`` of its bounding box and ``MIN_CORE`` of it is left after an erosion of two
-blocks: a stroke, however fat, is not), and
-reached from the surround in one step (along ``SHARP_EDGE`` of its edge the level jumps from desk
-to paper between neighbouring blocks by ``MIN_STEP`` of the split: a page's edge, where across a
-shadow it ramps), and its sides are straight (a fat digit light on dark is curved); nor is there
-writing in the surround (paper in a hard shadow), but writing on the page (a straight, fat light
-stroke on dark holds none), and the surround is at least ``LONGER_THAN_WRITING`` times as long as
-any piece of it (a 1 along the edge of a photo cropped to its digits is as tall as they are). At full
-resolution the surround is then every pixel darker than the split connected to those blocks.
+The surround is neither paper nor ink. It is told apart on a coarse grid of block medians, where
+strokes thinner than half a block vanish, and then followed to full resolution. A light page in a
+dark surround is one where:
+
+- the blocks fall into two levels at least ``MIN_CONTRAST`` apart (Otsu), split half-way;
+- the darker blocks connected to the photo's edge run along ``MIN_EDGE`` of one of its sides;
+- what they leave is a page: light, at least ``MIN_PAGE`` of the photo and ``MIN_SIDE`` of its
+  long side both ways, solid (``MIN_FILL`` of its bounding box, ``MIN_CORE`` of it left after an
+  erosion of two blocks: a stroke, however fat, is not), reached from the surround in one step
+  (``MIN_STEP`` of the split between neighbouring blocks, along ``SHARP_EDGE`` of its edge: a
+  shadow ramps), with four straight sides (a fat digit light on dark is curved);
+- the surround holds no writing (paper in a hard shadow would), the page does (a straight, fat
+  light stroke on dark holds none), and the surround is ``LONGER_THAN_WRITING`` times as long as
+  any piece of it (a 1 along the edge of a photo cropped to its digits is as tall as they are).
+
+At full resolution the surround is every pixel darker than the split connected to those blocks.
 """
 
 import numpy as np
@@ -55,7 +57,8 @@ def find_surround(grey: np.ndarray) -> tuple[np.ndarray, bool] | None:
 
 
 def _around_light_paper(grey: np.ndarray) -> np.ndarray | None:
-    """``find_surround``'s surround of light paper in a darker surround, or None."""
+    """The surround (h, w) bool of light paper in a darker surround in ``grey`` (h, w) (see the
+    module's docstring), or None."""
     medians, block = _block_medians(grey)
     dark_level, light_level = _otsu_levels(medians.ravel())
     contrast = light_level - dark_level
