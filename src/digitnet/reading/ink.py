@@ -60,14 +60,14 @@ class InkModel:
 def measure_ink(grey: np.ndarray) -> InkModel | None:
     """Study a page: grey (h, w) float32 in [0, 1] -> its InkModel, or None when it holds no ink."""
     found = find_surround(grey)
-    surround = None if found is None else found[0]
     if found is None:
+        surround = None
         sample = grey[:: max(1, grey.shape[0] // 400), :: max(1, grey.shape[1] // 400)]
         low, median, high = np.percentile(sample, [0.5, 50, 99.5])
         dark_ink = bool(median - low >= high - median)
         positive = 1.0 - grey if dark_ink else grey
     else:  # paper in a surround: measured as if the surround were paper, then left out
-        dark_ink = found[1]  # light paper, dark ink; a dark board, light chalk
+        surround, dark_ink = found  # light paper, dark ink; a dark board, light chalk
         positive = 1.0 - grey if dark_ink else grey.copy()
         positive[surround] = np.median(positive[~surround])
     paper = paper_grid(positive)

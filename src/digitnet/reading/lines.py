@@ -26,7 +26,7 @@ edge of a photo cropped to its digits is as tall as they are.
 
 import numpy as np
 
-from digitnet.reading.runs import component_boxes, label_runs, paint_labels, painted, row_runs
+from digitnet.reading.runs import along_sides, component_boxes, components, label_runs, painted, row_runs
 
 LINE_FRACTION = 0.6       # a straight run of ink at least this fraction of the photo across...
 LINE_THINNESS = 0.025     # ...in a band of such runs at most this fraction of the photo thick is a line
@@ -58,17 +58,12 @@ def _without_edge_slivers(mask: np.ndarray) -> np.ndarray:
     """The mask (h, w) bool without the pieces of ink along a side of the photo (see the module's
     docstring) that are at least twice as long as any other piece is along that side: what lies
     beyond the paper's edge, where a 1 at the edge of a photo cropped to its digits is kept."""
-    rows, starts, ends = row_runs(mask)
-    run_labels = label_runs(rows, starts, ends)
-    labels = paint_labels(mask.shape, rows, starts, ends, run_labels)
-    boxes = component_boxes(rows, starts, ends, run_labels)
+    labels, boxes = components(mask)
     h, w = mask.shape
-    sides = ((labels[0], boxes[:, 3], h, 0), (labels[-1], h - boxes[:, 1], h, 0),
-             (labels[:, 0], boxes[:, 2], w, 1), (labels[:, -1], w - boxes[:, 0], w, 1))
-    along = []  # (component, axis along its side)
-    for side, depth, across, axis in sides:
-        ids, counts = np.unique(side[side > 0], return_counts=True)
-        along += [(k - 1, axis) for k in ids[counts >= EDGE_FRACTION * side.size] if depth[k - 1] <= EDGE_DEPTH * across]
+    depths = (boxes[:, 3], h - boxes[:, 1], boxes[:, 2], w - boxes[:, 0])  # how far in from each side
+    along = []  # (component, axis along its side: 0 across, 1 down)
+    for ids, depth, across, axis in zip(along_sides(labels, EDGE_FRACTION), depths, (h, h, w, w), (0, 0, 1, 1)):
+        along += [(k - 1, axis) for k in ids if depth[k - 1] <= EDGE_DEPTH * across]
     lengths = boxes[:, 2:] - boxes[:, :2]  # (width, height) of each piece
     others = np.ones(len(boxes), dtype=bool)
     others[[k for k, _ in along]] = False

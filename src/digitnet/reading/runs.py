@@ -69,3 +69,22 @@ def component_boxes(rows, starts, ends, run_labels) -> np.ndarray:
     np.maximum.at(boxes[:, 2], run_labels, ends)
     np.maximum.at(boxes[:, 3], run_labels, rows + 1)
     return boxes
+
+
+def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The connected components of a bool mask (h, w): its label image (as ``paint_labels``) and
+    their bounding boxes (as ``component_boxes``)."""
+    rows, starts, ends = row_runs(mask)
+    run_labels = label_runs(rows, starts, ends)
+    return paint_labels(mask.shape, rows, starts, ends, run_labels), component_boxes(rows, starts, ends, run_labels)
+
+
+def along_sides(labels: np.ndarray, fraction: float) -> list[np.ndarray]:
+    """The components of a label image (h, w) (k + 1 for component k, as ``paint_labels``) that
+    touch each side of the image along at least ``fraction`` of it: their labels, for the top,
+    bottom, left and right sides."""
+    found = []
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        ids, counts = np.unique(side[side > 0], return_counts=True)
+        found.append(ids[counts >= fraction * side.size])
+    return found

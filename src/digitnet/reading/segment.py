@@ -20,7 +20,7 @@ import numpy as np
 from digitnet.errors import ImageError
 from digitnet.reading.lines import without_lines
 from digitnet.reading.normalise import dilate
-from digitnet.reading.runs import component_boxes, label_runs, paint_labels, row_runs
+from digitnet.reading.runs import component_boxes, components, row_runs
 
 MIN_HEIGHT_PX = 5       # no row is read whose digits are shorter than this (in mask pixels)
 SPECK_FRACTION = 0.15   # a piece whose longer side is below this fraction of the digit height is a speck
@@ -74,11 +74,8 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
     ``MAX_PIECES`` pieces or ``MAX_DIGITS`` clusters: no page of digits does, and the reading time
     grows with them.
     """
-    rows, starts, ends = row_runs(without_lines(mask))
-    run_labels = label_runs(rows, starts, ends)
-    labels = paint_labels(mask.shape, rows, starts, ends, run_labels)
-    pieces = [Blob(tuple(int(v) for v in box), (k + 1,))
-              for k, box in enumerate(component_boxes(rows, starts, ends, run_labels))]
+    labels, boxes = components(without_lines(mask))
+    pieces = [Blob(tuple(int(v) for v in box), (k + 1,)) for k, box in enumerate(boxes)]
     if not pieces:
         return [], labels
     digit_height = typical_height(pieces)
@@ -115,9 +112,7 @@ def join_dotted_strokes(labels: np.ndarray, pieces: list[Blob], is_speck: np.nda
         return labels
     speck_pixels = np.r_[False, dots][labels]
     radius = max(1, round(DOTTED_GAP * digit_height / 2))
-    grown_rows, grown_starts, grown_ends = row_runs(dilate(speck_pixels, radius))
-    grown = paint_labels(labels.shape, grown_rows, grown_starts, grown_ends,
-                         label_runs(grown_rows, grown_starts, grown_ends))
+    grown = components(dilate(speck_pixels, radius))[0]
     rows, starts, ends = row_runs(speck_pixels)
     speck_of_run = labels[rows, starts] - 1
     _, group_of_run = np.unique(grown[rows, starts], return_inverse=True)

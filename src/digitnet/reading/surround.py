@@ -22,7 +22,7 @@ At full resolution the surround is every pixel darker than the split connected t
 import numpy as np
 from PIL import Image, ImageFilter
 
-from digitnet.reading.runs import component_boxes, label_runs, paint_labels, row_runs
+from digitnet.reading.runs import along_sides, components
 
 GRID_BLOCKS = 32      # blocks along the photo's long side
 MIN_PHOTO_PX = 64     # a smaller image is a crop, never a photo of a page on a desk
@@ -71,13 +71,21 @@ def _around_light_paper(grey: np.ndarray) -> np.ndarray | None:
         return None
     if np.quantile(_steps_onto(page, medians), 1 - SHARP_EDGE) < MIN_STEP * contrast:
         return None
-    surround = _dark_pixels_reaching(grey < split, outside, block)
+    labels, boxes = components(grey < split)
+    ys, xs = np.nonzero(outside)  # the dark pixels connected to the centre of an outside block:
+    reached = np.zeros(len(boxes) + 1, dtype=bool)
+    reached[labels[ys * block + block // 2, xs * block + block // 2]] = True
+    reached[0] = False
+    surround = reached[labels]
+    if not surround.any():
+        return None
     if np.mean(np.abs(grey[surround] - dark_level) > MIN_CONTRAST) > MAX_INK_OFF_PAGE:
         return None  # writing in it: paper in a hard shadow
-    writing = _extent(grey < split, ignoring=surround)
-    if not writing:
+    lengths = (boxes[:, 2:] - boxes[:, :2]).max(axis=1)
+    writing = lengths[~reached[1:]]
+    if not writing.size:
         return None  # nothing written on it: a fat light stroke on dark, as likely as a blank page
-    if _extent(surround) < LONGER_THAN_WRITING * writing:
+    if lengths[reached[1:]].max() < LONGER_THAN_WRITING * writing.max():
         return None  # no longer than what is written on the page: a stroke along the photo's edge
     return surround if _has_straight_sides(~surround) else None
 
@@ -107,14 +115,8 @@ def _otsu_levels(values: np.ndarray) -> tuple[float, float]:
 def _along_an_edge(dark: np.ndarray) -> np.ndarray:
     """The dark blocks (rows, cols) bool connected (8-neighbours) to a run of dark blocks along at
     least ``MIN_EDGE`` of one side of the grid."""
-    rows, starts, ends = row_runs(dark)
-    run_labels = label_runs(rows, starts, ends)
-    labels = paint_labels(dark.shape, rows, starts, ends, run_labels)
-    reaching = set()
-    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        ids, counts = np.unique(side[side > 0], return_counts=True)
-        reaching.update(int(i) for i in ids[counts >= MIN_EDGE * side.size])
-    return np.isin(labels, list(reaching))
+    labels, _ = components(dark)
+    return np.isin(labels, np.concatenate(along_sides(labels, MIN_EDGE)))
 
 
 def _is_a_page(page: np.ndarray, light: np.ndarray) -> bool:
@@ -138,16 +140,6 @@ def _steps_onto(page: np.ndarray, medians: np.ndarray) -> np.ndarray:
         onto = a[1:] & ~a[:-1], ~a[1:] & a[:-1]  # page below / above its neighbour
         steps += [(b[1:] - b[:-1])[onto[0]], (b[:-1] - b[1:])[onto[1]]]
     return np.concatenate(steps)
-
-
-def _dark_pixels_reaching(dark: np.ndarray, outside: np.ndarray, block: int) -> np.ndarray:
-    """The dark pixels (h, w) bool 8-connected to a pixel at the centre of an ``outside`` block
-    (rows, cols) bool of ``block`` px."""
-    rows, starts, ends = row_runs(dark)
-    labels = paint_labels(dark.shape, rows, starts, ends, label_runs(rows, starts, ends))
-    ys, xs = np.nonzero(outside)
-    reached = labels[ys * block + block // 2, xs * block + block // 2]
-    return np.isin(labels, reached[reached > 0])
 
 
 def _has_straight_sides(page: np.ndarray) -> bool:
@@ -180,14 +172,3 @@ def _straight(xs: np.ndarray, ys: np.ndarray, tolerance: float) -> bool:
             return False
     return np.mean(off <= tolerance) >= STRAIGHT_SHARE
 
-
-def _extent(dark: np.ndarray, ignoring: np.ndarray | None = None) -> int:
-    """The longest side (px) of the bounding boxes of the pieces (8-connected) of ``dark`` (h, w)
-    bool, less the pixels ``ignoring``; 0 when none is left."""
-    if ignoring is not None:
-        dark = dark & ~ignoring
-    rows, starts, ends = row_runs(dark)
-    if not rows.size:
-        return 0
-    boxes = component_boxes(rows, starts, ends, label_runs(rows, starts, ends))
-    return int((boxes[:, 2:] - boxes[:, :2]).max())
