@@ -101,6 +101,14 @@ def test_fat_light_digits_on_dark_are_no_page_on_a_desk(mnist, side):
     assert not measure_ink(grey_array(fat_zero(side))).dark_ink
 
 
+@pytest.mark.parametrize("side", [100, 300])
+def test_no_mnist_digit_light_on_dark_or_dark_on_light_is_a_page_in_a_surround(mnist, side):
+    for image in mnist.test_images[:100]:
+        for digit in (image, 255 - image):
+            grey = grey_array(Image.fromarray(digit).resize((side, side), Image.BICUBIC))
+            assert find_surround(grey) is None
+
+
 @pytest.mark.parametrize("side", [144, 288, 600])
 def test_a_straight_fat_light_1_on_dark_is_no_page_on_a_desk(reader, side):
     one = Image.new("L", (side, side), 0)  # a bar a sixth of the image wide: four straight sides
