@@ -78,6 +78,41 @@ def test_a_sliver_beyond_the_paper_s_edge_is_taken_out_but_a_1_at_the_edge_of_a_
     assert (without_lines(crop) == crop).all()
 
 
+def test_wedges_of_desk_in_the_corners_of_a_tilted_page_are_taken_out_but_strokes_in_a_corner_stay():
+    ys, xs = np.mgrid[:180, :300]
+    page = np.zeros((180, 300), dtype=bool)
+    page |= ys < 12 - 0.1 * xs  # what lies beyond the page's top edge, tilted 6 degrees: a wedge at top left
+    page |= 299 - xs < 1 + 0.05 * (179 - ys)  # beyond its right edge, 1-2 px deep: too thin to thin away
+    page[70:120, 80:86] = page[70:120, 140:170] = True  # two digits' worth of writing
+    cleaned = without_lines(page)
+    assert not cleaned[:12, :120].any() and not cleaned[:, 297:].any()
+    assert (cleaned[70:120, 80:170] == page[70:120, 80:170]).all()
+    joined = page.copy()
+    joined |= ys > 170 + 0.08 * xs  # a wedge at bottom left too, joined to the first by a strip of desk
+    joined[:, 0] = True
+    cleaned = without_lines(joined)
+    assert not cleaned[:, :60].any() and not cleaned[170:].any() and (cleaned[70:120, 80:170] == page[70:120, 80:170]).all()
+    for width in (6, 3):  # pen widths
+        for stroke in (np.s_[:, :width], np.s_[:width, :], np.s_[:width, :40]):  # a 1 at a tight crop's edge; a 7's bar
+            crop = np.zeros((80, 60), dtype=bool)
+            crop[stroke] = True
+            crop[:, 40 : 40 + width] = True
+            assert (without_lines(crop) == crop).all()
+
+
+def test_digits_on_a_tilted_page_that_fills_the_photo_read_as_on_the_page(reader, mnist):
+    digits = [4, 9, 0, 7, 2]
+    glyphs = [mnist_glyph(mnist.test_images[np.flatnonzero(mnist.test_labels == d)[0]], 50) for d in digits]
+    ink = np.zeros((170, 400), np.float32)
+    for k, glyph in enumerate(glyphs):
+        ink[60 : 60 + glyph.shape[0], 60 + 60 * k : 60 + 60 * k + glyph.shape[1]] = glyph
+    page = Image.fromarray(np.round(250 - 225 * ink).astype(np.uint8), "L")
+    for degrees in (-6, 4):
+        on_desk = page.rotate(degrees, Image.BICUBIC, expand=True, fillcolor=60)
+        photo = on_desk.crop((12, 12, on_desk.width - 12, on_desk.height - 12))  # the desk shows in its corners
+        assert read_digits(photo, reader).text == "49072"
+
+
 @pytest.fixture(scope="module")
 def reader():
     return load_model()

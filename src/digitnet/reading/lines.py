@@ -21,7 +21,15 @@ A photo of a page seldom ends exactly at its edge: a sliver of what lies beyond 
 shadow) runs along a side of the photo. Ink that touches a side along at least ``EDGE_FRACTION``
 of it, lies entirely within ``EDGE_DEPTH`` of the photo from it and is at least twice as long as
 any digit is such a sliver; a digit cut by the photo's edge reaches further in, and a 1 at the
-edge of a photo cropped to its digits is as tall as they are.
+edge of a photo cropped to its digits is as tall as they are. Where the page lies tilted, what
+lies beyond it shows as wedges in the photo's corners instead: a piece of ink that holds a corner
+pixel, lies flush against a side (each column, or row, of it one run of ink down from the side),
+at least ``WEDGE_LENGTH`` times as long along that side as it is deep, and thins away from the
+corner (its far quarter at most half as deep as its near one). A strip at most
+``THINNEST_WEDGE`` deep along a side can join the wedges of two corners: such strips are peeled
+off (unless the writing's strokes are that thin) and what is left must be wedges. A stroke ends
+in a corner only where a photo is cropped tight, and then it is no flush triangle: a straight 1
+along the side is as deep all along, a slanted one leaves the side at once.
 """
 
 import numpy as np
@@ -42,24 +50,34 @@ MIN_FRAME_PX = 12         # no frame is smaller than this across or down
 MAX_FRAMES = 400          # frames are looked for among at most this many pieces (time grows with them)
 EDGE_FRACTION = 0.6       # a sliver beyond the paper's edge runs along at least this fraction of a side...
 EDGE_DEPTH = 0.15         # ...and lies within this fraction of the photo from it
+WEDGE_LENGTH = 3.0        # a wedge of what lies beyond a tilted page is this many times as long as deep, or more
+THINNEST_WEDGE = 2        # pixels: runs of ink this deep along a side may join the wedges of two corners
+CORNERS = ((0, 0), (0, -1), (-1, 0), (-1, -1))
 
 
 def without_lines(mask: np.ndarray) -> np.ndarray:
-    """The ink mask (h, w) bool without the paper's lines: slivers beyond its edges, a form's boxes,
+    """The ink mask (h, w) bool without the paper's lines: slivers and wedges beyond its edges, a form's boxes,
     the lines across the page (ruled paper, an underline, a grid's rows), then those down it (a
     margin, a grid's columns)."""
-    mask = _without_frames(_without_edge_slivers(mask))
+    mask = _without_frames(_without_beyond_edges(mask))
     h, w = mask.shape
     mask = _without_lines_across(mask, LINE_FRACTION, LINE_THINNESS * w, LINE_GAP * w)[0]
     return _without_lines_across(mask.T, LINE_FRACTION, LINE_THINNESS * h, LINE_GAP * h)[0].T
 
 
-def _without_edge_slivers(mask: np.ndarray) -> np.ndarray:
-    """The mask (h, w) bool without the pieces of ink along a side of the photo (see the module's
-    docstring) that are at least twice as long as any other piece is along that side: what lies
-    beyond the paper's edge, where a 1 at the edge of a photo cropped to its digits is kept."""
+def _without_beyond_edges(mask: np.ndarray) -> np.ndarray:
+    """The mask (h, w) bool without what lies beyond the paper's edges (see the module's docstring):
+    slivers along the photo's sides and wedges in its corners."""
     labels, boxes = components(mask)
-    h, w = mask.shape
+    beyond = _edge_slivers(labels, boxes) + _corner_wedges(labels, boxes, _stroke_width(mask))
+    return mask & ~np.isin(labels, beyond) if beyond else mask
+
+
+def _edge_slivers(labels: np.ndarray, boxes: np.ndarray) -> list[int]:
+    """The labels of the pieces (labels (h, w), boxes as ``runs.components``) along a side of the
+    photo that are at least twice as long as any other piece is along that side (a 1 at the edge of
+    a photo cropped to its digits is kept)."""
+    h, w = labels.shape
     depths = (boxes[:, 3], h - boxes[:, 1], boxes[:, 2], w - boxes[:, 0])  # how far in from each side
     along = []  # (component, axis along its side: 0 across, 1 down)
     for ids, depth, across, axis in zip(along_sides(labels, EDGE_FRACTION), depths, (h, h, w, w), (0, 0, 1, 1)):
@@ -67,8 +85,67 @@ def _without_edge_slivers(mask: np.ndarray) -> np.ndarray:
     lengths = boxes[:, 2:] - boxes[:, :2]  # (width, height) of each piece
     others = np.ones(len(boxes), dtype=bool)
     others[[k for k, _ in along]] = False
-    slivers = [k + 1 for k, axis in along if not others.any() or lengths[k, axis] >= 2 * lengths[others, axis].max()]
-    return mask & ~np.isin(labels, slivers) if slivers else mask
+    return [k + 1 for k, axis in along if not others.any() or lengths[k, axis] >= 2 * lengths[others, axis].max()]
+
+
+def _corner_wedges(labels: np.ndarray, boxes: np.ndarray, stroke_width: float) -> list[int]:
+    """The labels of the pieces (labels (h, w), boxes as ``runs.components``) that hold a corner of
+    the photo and are wedges beyond a tilted page's edges, whole or once the strips at most
+    ``THINNEST_WEDGE`` deep along the photo's sides are peeled off (none with strokes less than
+    twice as thick): every part left holds a corner and is that corner's wedge."""
+    h, w = labels.shape
+    peel = THINNEST_WEDGE if stroke_width >= 2 * THINNEST_WEDGE else 0
+    found = []
+    for k in {int(labels[corner]) for corner in CORNERS} - {0}:
+        x0, y0, x1, y1 = boxes[k - 1]
+        piece = labels[y0:y1, x0:x1] == k
+        on_side = (y0 == 0, y1 == h, x0 == 0, x1 == w)
+        for peeled in sorted({0, peel}):
+            part_labels, part_boxes = components(piece & ~_flush_runs(piece, on_side, peeled))
+            corners = {int(part_labels[c]): c for c in CORNERS if on_side[c[0] != 0] and on_side[2 + (c[1] != 0)]}
+            if all(j in corners and _is_corner_wedge(part_labels[b:d, a:c] == j, corners[j], peeled)
+                   for j, (a, b, c, d) in enumerate(part_boxes, start=1)):
+                found.append(k)
+                break
+    return found
+
+
+def _depth_from_side(piece: np.ndarray) -> np.ndarray:
+    """How far the ink of a piece (h, w) bool runs down from its top row, column by column: (w,) int."""
+    return np.argmin(np.vstack([piece, np.zeros((1, piece.shape[1]), bool)]), axis=0)
+
+
+def _flush_runs(piece: np.ndarray, on_side: tuple[bool, bool, bool, bool], deepest: int) -> np.ndarray:
+    """The pixels of a piece (h, w) bool, cut to its box, in runs of ink at most ``deepest`` deep that
+    start at one of its box's sides lying on the photo's (``on_side``: top, bottom, left, right)."""
+    flush = np.zeros_like(piece)
+    views = (lambda a: a, lambda a: a[::-1], lambda a: a.T, lambda a: a.T[::-1])  # each side as row 0
+    for view, on in zip(views, on_side):
+        if on:
+            depth = _depth_from_side(view(piece))
+            view(flush)[...] |= (np.arange(len(view(piece)))[:, None] < depth) & (depth <= deepest)
+    return flush
+
+
+def _is_corner_wedge(piece: np.ndarray, corner: tuple[int, int], peeled: int = 0) -> bool:
+    """Whether a piece of ink (h, w) bool, cut to its box, that holds the photo's ``corner`` ((0 or
+    -1, 0 or -1): top or bottom, left or right) is a wedge of what lies beyond a tilted page: flush
+    against the side it runs along, at least ``WEDGE_LENGTH`` times as long as deep, thinning away
+    from the corner (see the module's docstring), where its tail may have been ``peeled`` off (the
+    runs at most that many pixels deep)."""
+    piece = piece[:: -1 if corner[0] else 1, :: -1 if corner[1] else 1]  # the corner at [0, 0]
+    if piece.shape[0] > piece.shape[1]:
+        piece = piece.T  # (along a left or right side): the side along row 0
+    depth = _depth_from_side(piece)
+    quarter = max(1, len(depth) // 4)
+    return bool(depth.sum() == piece.sum() and len(depth) >= WEDGE_LENGTH * depth.max()
+                and depth[-quarter:].mean() <= 0.5 * depth[:quarter].mean() + peeled)
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """The writing's typical stroke width in pixels: the median length of the mask's (h, w) runs of ink along its rows."""
+    _, starts, ends = row_runs(mask)
+    return float(np.median(ends - starts)) if len(starts) else 0.0
 
 
 def _without_frames(mask: np.ndarray) -> np.ndarray:
