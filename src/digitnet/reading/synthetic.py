@@ -29,7 +29,7 @@ CONDITIONS = (
     "clean", "rows", "chalkboard", "blue_on_cream", "pencil_low_contrast", "shadow", "noise_blur_jpeg",
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
-    "squared_paper", "notebook", "form_boxes", "on_desk", "board_on_wall",
+    "squared_paper", "notebook", "form_boxes", "on_desk", "board_on_wall", "page_filling_photo",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -209,6 +209,8 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
     image = _render(ink, condition, rng, height)
     if condition in SURROUNDS:
         image, boxes = _photographed_on(image, boxes, SURROUNDS[condition], rng)
+    elif condition == "page_filling_photo":
+        image, boxes = _filling_the_photo(image, boxes, SURROUNDS["on_desk"], rng)
     return Page(image, "\n".join("".join(text[r * digits : (r + 1) * digits]) for r in range(rows)), boxes, condition,
                 sources)
 
@@ -353,6 +355,16 @@ def _photographed_on(page: Image.Image, boxes: list, surfaces: tuple, rng: np.ra
         corners += (x + tilted.width / 2, y + tilted.height / 2)
         moved.append((*np.floor(corners.min(axis=0)).astype(int).tolist(), *np.ceil(corners.max(axis=0)).astype(int).tolist()))
     return photo, moved
+
+
+def _filling_the_photo(page: Image.Image, boxes: list, surfaces: tuple, rng: np.random.Generator) -> tuple[Image.Image, list]:
+    """The ``page`` photographed on one of ``surfaces`` as ``_photographed_on`` does, the photo then
+    cropped to the tilted page, up to 4% inside it each way: the surface shows in its corners only."""
+    photo, moved = _photographed_on(page, [*boxes, (0, 0, *page.size)], surfaces, rng)
+    x0, y0, x1, y1 = moved.pop()  # the tilted page's box in the photo
+    inset_x, inset_y = (int(rng.uniform(0, 0.04) * side) for side in (x1 - x0, y1 - y0))
+    crop = (max(0, x0 + inset_x), max(0, y0 + inset_y), min(photo.width, x1 - inset_x), min(photo.height, y1 - inset_y))
+    return photo.crop(crop), [(a - crop[0], b - crop[1], c - crop[0], d - crop[1]) for a, b, c, d in moved]
 
 
 def box_iou(a, b) -> float:
