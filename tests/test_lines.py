@@ -113,12 +113,30 @@ def test_digits_on_a_tilted_page_that_fills_the_photo_read_as_on_the_page(reader
         assert read_digits(photo, reader).text == "49072"
 
 
+def test_a_comb_s_line_and_teeth_are_taken_out_but_strokes_standing_on_it_stay():
+    comb = np.zeros((120, 600), dtype=bool)  # wide: the line runs along less than 0.6 of it, no ruling
+    comb[100:102, 20:282] = True  # the line
+    for x in (20, 85, 150, 215, 280):
+        comb[80:100, x : x + 2] = True  # teeth
+    strokes = np.zeros_like(comb)
+    strokes[40:100, 50:55] = True  # a 1 standing on the line, taller than the teeth
+    strokes[40:46, 100:140] = strokes[40:100, 134:140] = True  # a 7 standing on it
+    cleaned = without_lines(comb | strokes)
+    assert (cleaned[:100] == strokes[:100]).all()
+    assert not cleaned[100:, ~strokes.any(axis=0)].any()  # (a stroke keeps the pixels it shares with the line)
+    uneven = np.zeros_like(comb)
+    uneven[100:102, 20:282] = True
+    for x, length in zip((20, 85, 150, 215, 280), (10, 20, 30, 45, 60)):
+        uneven[100 - length : 100, x : x + 2] = True  # strokes of all lengths on a line: no comb
+    assert (without_lines(uneven) == uneven).all()
+
+
 @pytest.fixture(scope="module")
 def reader():
     return load_model()
 
 
-PAPERS = ("ruled", "squared", "margined", "comb", "boxes")
+PAPERS = ("ruled", "squared", "margined", "comb", "boxes", "teeth")
 
 
 def paper_lines(paper: str, width: int, slots: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
@@ -127,6 +145,9 @@ def paper_lines(paper: str, width: int, slots: list[tuple[int, int]]) -> list[tu
     if paper == "comb":
         walls = [slots[0][0] - 10, *((a[1] + b[0]) // 2 for a, b in zip(slots, slots[1:])), slots[-1][1] + 10]
         return [(walls[0], 55, walls[-1], 55), (walls[0], 145, walls[-1], 145), *((x, 55, x, 145) for x in walls)]
+    if paper == "teeth":  # a comb: a baseline the digits stand on, with short teeth between them
+        walls = [slots[0][0] - 10, *((a[1] + b[0]) // 2 for a, b in zip(slots, slots[1:])), slots[-1][1] + 10]
+        return [(walls[0], 127, walls[-1], 127), *((x, 105, x, 127) for x in walls)]
     if paper == "boxes":
         return [line for x0, x1 in slots for line in ((x0 - 8, 55, x1 + 8, 55), (x0 - 8, 145, x1 + 8, 145),
                                                      (x0 - 8, 55, x0 - 8, 145), (x1 + 8, 55, x1 + 8, 145))]

@@ -16,6 +16,10 @@ frame, a piece of ink inside the photo with straight edges along at least ``FRAM
 its own width on its top and bottom and of its own height on its left and right. Its edges and
 inner walls are taken out as lines of that piece alone, before the page's lines; a digit's
 stroke, however straight, makes no frame, and a grid cut by the photo's edges is no frame either.
+A form's comb is a piece with one such edge and short teeth standing on it (or hanging from it):
+at least ``COMB_TEETH`` thin runs of ink from the edge, the outermost at its ends, all as long as
+their median within ``COMB_TOOTH_SPREAD``; the edge and the teeth go, and a 1 standing on the
+edge, taller than the teeth, stays.
 
 A photo of a page seldom ends exactly at its edge: a sliver of what lies beyond it (a desk, a
 shadow) runs along a side of the photo. Ink that touches a side along at least ``EDGE_FRACTION``
@@ -48,6 +52,8 @@ FRAME_FRACTION = 0.8      # a frame's edges run straight along at least this fra
 FRAME_THINNESS = 0.1      # ...in bands at most this fraction of its shorter side thick
 MIN_FRAME_PX = 12         # no frame is smaller than this across or down
 MAX_FRAMES = 400          # frames are looked for among at most this many pieces (time grows with them)
+COMB_TEETH = 3            # a comb has at least this many teeth on its line...
+COMB_TOOTH_SPREAD = 0.25  # ...all as long as their median within this fraction of it
 EDGE_FRACTION = 0.6       # a sliver beyond the paper's edge runs along at least this fraction of a side...
 EDGE_DEPTH = 0.15         # ...and lies within this fraction of the photo from it
 WEDGE_LENGTH = 3.0        # a wedge of what lies beyond a tilted page is this many times as long as deep, or more
@@ -149,10 +155,10 @@ def _stroke_width(mask: np.ndarray) -> float:
 
 
 def _without_frames(mask: np.ndarray) -> np.ndarray:
-    """The mask (h, w) bool without its frames: the pieces of ink with at least two lines across,
-    along ``FRAME_FRACTION`` of the piece's width, and two down, along that fraction of the
-    distance between the outermost lines across. Only pieces with at least as many pixels as such
-    lines need are looked at. A frame's edges may break for half their greatest thickness: two
+    """The mask (h, w) bool without its frames and combs: the pieces of ink with at least two lines
+    across, along ``FRAME_FRACTION`` of the piece's width, and two down, along that fraction of the
+    distance between the outermost lines across; or with a line across and teeth (``_comb_teeth``).
+    Only pieces with at least as many pixels as one such line needs are looked at. A frame's edges may break for half their greatest thickness: two
     boxes drawn side by side make one piece whose edges have a gap where the boxes meet."""
     rows, starts, ends = row_runs(mask)
     run_labels = label_runs(rows, starts, ends)
@@ -161,7 +167,7 @@ def _without_frames(mask: np.ndarray) -> np.ndarray:
     pixels = np.bincount(run_labels, weights=ends - starts, minlength=len(boxes))
     inside = (boxes[:, 0] > 0) & (boxes[:, 1] > 0) & (boxes[:, 2] < mask.shape[1]) & (boxes[:, 3] < mask.shape[0])
     candidates = np.flatnonzero(inside & (sides.min(axis=1) >= MIN_FRAME_PX)
-                                & (pixels >= 2 * FRAME_FRACTION * sides.sum(axis=1)))
+                                & (pixels >= FRAME_FRACTION * sides[:, 0]))
     if not candidates.size or candidates.size > MAX_FRAMES:
         return mask  # with more, the page is no form but a pattern, and refused for its many pieces
     mask = mask.copy()
@@ -174,12 +180,55 @@ def _without_frames(mask: np.ndarray) -> np.ndarray:
         piece = painted((y1 - y0, x1 - x0), rows[runs] - y0, starts[runs] - x0, ends[runs] - x0)
         thickness = FRAME_THINNESS * min(x1 - x0, y1 - y0)
         across, edges = _without_lines_across(piece, FRAME_FRACTION, thickness, thickness / 2)
-        if _count_lines(edges) < 2:
+        if not edges.size:
             continue
-        down, walls = _without_lines_across(across.T, FRAME_FRACTION, thickness, thickness / 2, length=np.ptp(edges))
-        if _count_lines(walls) >= 2:
-            mask[y0:y1, x0:x1] &= ~piece | down.T
+        if _count_lines(edges) >= 2:
+            down, walls = _without_lines_across(across.T, FRAME_FRACTION, thickness, thickness / 2,
+                                                length=np.ptp(edges))
+            if _count_lines(walls) >= 2:
+                mask[y0:y1, x0:x1] &= ~piece | down.T
+                continue
+        teeth = _comb_teeth(piece & ~across, across, thickness)
+        if teeth is not None:
+            mask[y0:y1, x0:x1] &= ~piece | (across & ~teeth)
     return mask
+
+
+def _comb_teeth(line: np.ndarray, rest: np.ndarray, thickness: float) -> np.ndarray | None:
+    """The teeth of a comb, a form's line with short teeth standing on it (``line``: its pixels, and
+    ``rest``: the piece's other ink, both (h, w) bool): the runs of ink up (or down) from the line in
+    groups of columns no wider than ``thickness`` or twice the line, at least ``COMB_TEETH`` of them,
+    with the outermost at the line's ends, all within ``COMB_TOOTH_SPREAD`` of their median length.
+    -> the line's and the teeth's pixels (h, w) bool, or None for a piece that is no comb: a
+    digit's straight stroke has no such teeth, and a 1 standing on the line is taller than they are."""
+    h, w = line.shape
+    columns = np.flatnonzero(line.any(axis=0))
+    if len(columns) < FRAME_FRACTION * w:
+        return None
+    pen = np.median(line[:, columns].sum(axis=0))  # the line's thickness: the teeth's is alike
+    # The line is straight: its edges, fitted, run on under a tooth (which keeps the line's pixels there).
+    top, bottom = (np.round(np.polyval(np.polyfit(columns, edge[columns], 1), np.arange(w))).astype(np.int64)
+                   for edge in (line.argmax(axis=0), h - 1 - line[::-1].argmax(axis=0)))
+    for step in (-1, 1):  # teeth standing up from the line, or hanging down from it
+        rows = (top - 1 if step < 0 else bottom + 1)[None, :] + step * np.arange(h)[:, None]
+        inside = (rows >= 0) & (rows < h)
+        runs = _depth_from_side(inside & rest[np.clip(rows, 0, h - 1), np.arange(w)[None, :]])
+        standing = np.flatnonzero(runs > thickness)
+        groups = np.split(standing, np.flatnonzero(np.diff(standing) > 1) + 1) if standing.size else []
+        thin = [g for g in groups if len(g) <= max(thickness, 2 * pen)]
+        if len(thin) < COMB_TEETH:
+            continue
+        length = np.median([runs[g].max() for g in thin])
+        teeth = [g for g in thin if abs(runs[g].max() - length) <= COMB_TOOTH_SPREAD * length]
+        if (len(teeth) < COMB_TEETH or teeth[0][0] > columns[0] + thickness
+                or teeth[-1][-1] < columns[-1] - thickness):
+            continue
+        reach_top, reach_bottom = (top - runs, bottom) if step < 0 else (top, bottom + runs)
+        band = (np.arange(h)[:, None] >= reach_top) & (np.arange(h)[:, None] <= reach_bottom)
+        in_teeth = np.zeros(w, dtype=bool)
+        in_teeth[np.concatenate(teeth)] = True
+        return line | (rest & band & in_teeth)
+    return None
 
 
 def _without_lines_across(mask: np.ndarray, fraction: float, thickness: float, gap: float,
