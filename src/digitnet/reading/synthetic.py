@@ -30,6 +30,7 @@ CONDITIONS = (
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
     "squared_paper", "notebook", "form_boxes", "on_desk", "board_on_wall", "page_filling_photo",
+    "form_comb",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -206,6 +207,8 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
             x += w + gap
     if condition == "form_boxes":
         _draw_form_boxes(ink, boxes, height, rng)
+    elif condition == "form_comb":
+        _draw_form_comb(ink, boxes, height, rng)
     image = _render(ink, condition, rng, height)
     if condition in SURROUNDS:
         image, boxes = _photographed_on(image, boxes, SURROUNDS[condition], rng)
@@ -234,6 +237,19 @@ def _draw_form_boxes(ink: np.ndarray, boxes: list, height: int, rng: np.random.G
         ink[top : bottom + pen, x : x + pen] = 1
 
 
+def _draw_form_comb(ink: np.ndarray, boxes: list, height: int, rng: np.random.Generator) -> None:
+    """Draw into ``ink`` (h, w) a form's comb under the digits whose ink lies in ``boxes`` (x0, y0,
+    x1, y1): a baseline they stand on or just above, with a short tooth rising between each two
+    digits and at both ends."""
+    base = max(b[3] for b in boxes) + int(height * rng.uniform(-0.05, 0.15))
+    tooth = int(height * rng.uniform(0.25, 0.5))
+    pen = int(rng.integers(1, 3))
+    walls = [boxes[0][0] - height // 5, *((a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])), boxes[-1][2] + height // 5]
+    ink[base : base + pen, walls[0] : walls[-1] + pen] = 1
+    for x in walls:
+        ink[base - tooth : base, x : x + pen] = 1
+
+
 def _stripes(shape, rng, gap_width: int) -> np.ndarray:
     """A mask of 1s with two thin bands of 0s across it: a pen that skips."""
     mask = np.ones(shape, dtype=np.float32)
@@ -245,7 +261,7 @@ def _stripes(shape, rng, gap_width: int) -> np.ndarray:
 
 PAPER = {"cream": (245, 238, 215), "white": (250, 250, 248), "board": (40, 55, 45)}
 INKS = {"black": (25, 25, 30), "blue": (25, 45, 150), "pencil": (150, 150, 150), "chalk": (235, 235, 230)}
-TILT_DEGREES = {"tilt": 6, "form_boxes": 3}  # photographed tilted by up to this much either way
+TILT_DEGREES = {"tilt": 6, "form_boxes": 3, "form_comb": 3}  # photographed tilted by up to this much either way
 
 
 def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: int) -> Image.Image:
