@@ -157,9 +157,10 @@ def _stroke_width(mask: np.ndarray) -> float:
 def _without_frames(mask: np.ndarray) -> np.ndarray:
     """The mask (h, w) bool without its frames and combs: the pieces of ink with at least two lines
     across, along ``FRAME_FRACTION`` of the piece's width, and two down, along that fraction of the
-    distance between the outermost lines across; or with a line across and teeth (``_comb_teeth``).
-    Only pieces with at least as many pixels as one such line needs are looked at. A frame's edges may break for half their greatest thickness: two
-    boxes drawn side by side make one piece whose edges have a gap where the boxes meet."""
+    distance between the outermost lines across; or with a line across and teeth on it (``_comb``).
+    Only pieces with at least as many pixels as one such line needs are looked at. A frame's edges
+    may break for half their greatest thickness: two boxes drawn side by side make one piece whose
+    edges have a gap where the boxes meet."""
     rows, starts, ends = row_runs(mask)
     run_labels = label_runs(rows, starts, ends)
     boxes = component_boxes(rows, starts, ends, run_labels)
@@ -188,19 +189,19 @@ def _without_frames(mask: np.ndarray) -> np.ndarray:
             if _count_lines(walls) >= 2:
                 mask[y0:y1, x0:x1] &= ~piece | down.T
                 continue
-        teeth = _comb_teeth(piece & ~across, across, thickness)
-        if teeth is not None:
-            mask[y0:y1, x0:x1] &= ~piece | (across & ~teeth)
+        comb = _comb(piece & ~across, across, thickness)
+        if comb is not None:
+            mask[y0:y1, x0:x1] &= ~piece | (across & ~comb)
     return mask
 
 
-def _comb_teeth(line: np.ndarray, rest: np.ndarray, thickness: float) -> np.ndarray | None:
-    """The teeth of a comb, a form's line with short teeth standing on it (``line``: its pixels, and
-    ``rest``: the piece's other ink, both (h, w) bool): the runs of ink up (or down) from the line in
-    groups of columns no wider than ``thickness`` or twice the line, at least ``COMB_TEETH`` of them,
-    with the outermost at the line's ends, all within ``COMB_TOOTH_SPREAD`` of their median length.
-    -> the line's and the teeth's pixels (h, w) bool, or None for a piece that is no comb: a
-    digit's straight stroke has no such teeth, and a 1 standing on the line is taller than they are."""
+def _comb(line: np.ndarray, rest: np.ndarray, thickness: float) -> np.ndarray | None:
+    """A form's comb in a piece of ink with a line across (``line``: the line's pixels; ``rest``: the
+    piece's other ink; both (h, w) bool). Its teeth are runs of ink up (or down) from the line, in
+    groups of columns no wider than ``thickness`` or twice the line: at least ``COMB_TEETH`` of them,
+    the outermost at the line's ends, all within ``COMB_TOOTH_SPREAD`` of their median length.
+    -> the line's and the teeth's pixels (h, w) bool, or None where the piece is no comb (a digit's
+    straight stroke has no such teeth; a 1 standing on the line is taller than they are, and stays)."""
     h, w = line.shape
     columns = np.flatnonzero(line.any(axis=0))
     if len(columns) < FRAME_FRACTION * w:
