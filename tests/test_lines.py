@@ -156,9 +156,9 @@ def paper_lines(paper: str, width: int, slots: list[tuple[int, int]]) -> list[tu
     return across + down
 
 
-@pytest.mark.parametrize("degrees", [0.0, 2.5])
-@pytest.mark.parametrize("paper", PAPERS)
-def test_digits_on_lined_paper_or_in_a_form_s_boxes_read_as_on_blank_paper(reader, mnist, paper, degrees):
+def written_on(paper: str, mnist) -> tuple[Image.Image, Image.Image, list[tuple[int, int]]]:
+    """MNIST test digits 4 9 0 7 2, 60 px tall, on blank paper and on ``paper`` (as ``paper_lines``
+    draws it), and the columns (x0, x1) each digit was written in."""
     digits = [4, 9, 0, 7, 2]
     glyphs = [mnist_glyph(mnist.test_images[np.flatnonzero(mnist.test_labels == d)[0]], 60) for d in digits]
     width = sum(g.shape[1] for g in glyphs) + 20 * (len(glyphs) - 1) + 160
@@ -173,7 +173,21 @@ def test_digits_on_lined_paper_or_in_a_form_s_boxes_read_as_on_blank_paper(reade
     draw = ImageDraw.Draw(lined)
     for line in paper_lines(paper, width, slots):
         draw.line(line, fill=90, width=2)
-    lined = Image.fromarray(np.minimum(np.asarray(lined), np.asarray(blank)))
+    return blank, Image.fromarray(np.minimum(np.asarray(lined), np.asarray(blank))), slots
+
+
+@pytest.mark.parametrize("degrees", [0.0, 2.5])
+@pytest.mark.parametrize("paper", PAPERS)
+def test_digits_on_lined_paper_or_in_a_form_s_boxes_read_as_on_blank_paper(reader, mnist, paper, degrees):
+    blank, lined, _ = written_on(paper, mnist)
     tilted = lined.rotate(degrees, Image.BICUBIC, expand=True, fillcolor=255) if degrees else lined
     assert read_digits(blank, reader).text == "49072"
     assert read_digits(tilted, reader).text == "49072"
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("paper", ["comb", "boxes"])
+def test_a_form_s_boxes_cut_by_the_photo_s_side_are_taken_out_too(reader, mnist, paper, side):
+    _, lined, slots = written_on(paper, mnist)
+    cut = (slots[0][0] - 5, 0, *lined.size) if side == "left" else (0, 0, slots[-1][1] + 5, lined.height)
+    assert read_digits(lined.crop(cut), reader).text == "49072"

@@ -12,10 +12,12 @@ is sharpest, searched coarse then fine), and sheared back once its lines are out
 A line's pixels stay where a stroke crosses it or rests on it, so that the stroke stays whole.
 
 A form's boxes are smaller than the photo: a box, or a row of boxes sharing their walls, is a
-frame, a piece of ink inside the photo with straight edges along at least ``FRAME_FRACTION`` of
-its own width on its top and bottom and of its own height on its left and right. Its edges and
-inner walls are taken out as lines of that piece alone, before the page's lines; a digit's
-stroke, however straight, makes no frame, and a grid cut by the photo's edges is no frame either.
+frame, a piece of ink between the photo's top and bottom with straight edges along at least
+``FRAME_FRACTION`` of its own width on its top and bottom and of its own height on its left and
+right. Its edges and inner walls are taken out as lines of that piece alone, before the page's
+lines; a digit's stroke, however straight, makes no frame, and a grid cut by the photo's top or
+bottom is no frame either. Where the photo's left or right side cuts a row of boxes, the side
+stands in for the wall it cuts off (a wall must stand at the row's other end).
 A form's comb is a piece with one such edge and short teeth standing on it (or hanging from it):
 at least ``COMB_TEETH`` thin runs of ink from the edge, the outermost at its ends, all as long as
 their median within ``COMB_TOOTH_SPREAD``; the edge and the teeth go, and a 1 standing on the
@@ -166,8 +168,8 @@ def _without_frames(mask: np.ndarray) -> np.ndarray:
     boxes = component_boxes(rows, starts, ends, run_labels)
     sides = boxes[:, 2:] - boxes[:, :2]
     pixels = np.bincount(run_labels, weights=ends - starts, minlength=len(boxes))
-    inside = (boxes[:, 0] > 0) & (boxes[:, 1] > 0) & (boxes[:, 2] < mask.shape[1]) & (boxes[:, 3] < mask.shape[0])
-    candidates = np.flatnonzero(inside & (sides.min(axis=1) >= MIN_FRAME_PX)
+    between_top_and_bottom = (boxes[:, 1] > 0) & (boxes[:, 3] < mask.shape[0])
+    candidates = np.flatnonzero(between_top_and_bottom & (sides.min(axis=1) >= MIN_FRAME_PX)
                                 & (pixels >= FRAME_FRACTION * sides[:, 0]))
     if not candidates.size or candidates.size > MAX_FRAMES:
         return mask  # with more, the page is no form but a pattern, and refused for its many pieces
@@ -186,13 +188,24 @@ def _without_frames(mask: np.ndarray) -> np.ndarray:
         if _count_lines(edges) >= 2:
             down, walls = _without_lines_across(across.T, FRAME_FRACTION, thickness, thickness / 2,
                                                 length=np.ptp(edges))
-            if _count_lines(walls) >= 2:
+            if _count_lines(walls) >= 2 or walls.size and _cut_by_a_side(walls, x0, x1, mask.shape[1], thickness):
                 mask[y0:y1, x0:x1] &= ~piece | down.T
                 continue
         comb = _comb(piece & ~across, across, thickness)
         if comb is not None:
             mask[y0:y1, x0:x1] &= ~piece | (across & ~comb)
     return mask
+
+
+def _cut_by_a_side(walls: np.ndarray, x0: int, x1: int, width: int, thickness: float) -> bool:
+    """Whether a piece from column ``x0`` to ``x1`` with ``walls`` (columns from ``x0``, as
+    ``_without_lines_across`` finds them) is a row of boxes that the photo's left or right side
+    (``width`` wide) cuts: it stands in for the wall it cuts off, and a wall stands at the far end.
+    Not both sides: lines across the photo with a digit between them are no box."""
+    if (x0 == 0) == (x1 == width):
+        return False
+    far_end = walls.min() if x1 == width else x1 - x0 - 1 - walls.max()
+    return bool(far_end <= 2 * thickness)
 
 
 def _comb(line: np.ndarray, rest: np.ndarray, thickness: float) -> np.ndarray | None:
