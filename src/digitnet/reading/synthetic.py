@@ -30,7 +30,7 @@ CONDITIONS = (
     "tilt", "ruled", "thin_pen", "fat_marker", "broken", "specks", "fonts", "small", "transparent", "touching",
     "touching_pair", "touching_string", "slanted", "tilted_line", *(f"style_{name}" for name in STYLES),
     "squared_paper", "notebook", "form_boxes", "on_desk", "board_on_wall", "page_filling_photo",
-    "form_comb",
+    "form_comb", "form_boxes_cut",
 )
 MNIST_CONDITIONS = tuple(c for c in CONDITIONS if c != "fonts" and not c.startswith("style_"))  # all MNIST digits
 SPACING = {"touching": (-0.12, -0.03), "touching_pair": (-0.15, -0.03), "touching_string": (-0.2, -0.02),
@@ -205,11 +205,13 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
             ys, xs = np.nonzero(glyph > 0.25)
             boxes.append((x + int(xs.min()), y + int(ys.min()), x + int(xs.max()) + 1, y + int(ys.max()) + 1))
             x += w + gap
-    if condition == "form_boxes":
+    if condition in ("form_boxes", "form_boxes_cut"):
         _draw_form_boxes(ink, boxes, height, rng)
     elif condition == "form_comb":
         _draw_form_comb(ink, boxes, height, rng)
     image = _render(ink, condition, rng, height)
+    if condition == "form_boxes_cut":
+        image, boxes = _cut_through_a_box(image, boxes, height, rng)
     if condition in SURROUNDS:
         image, boxes = _photographed_on(image, boxes, SURROUNDS[condition], rng)
     elif condition == "page_filling_photo":
@@ -237,6 +239,15 @@ def _draw_form_boxes(ink: np.ndarray, boxes: list, height: int, rng: np.random.G
         ink[top : bottom + pen, x : x + pen] = 1
 
 
+def _cut_through_a_box(page: Image.Image, boxes: list, height: int, rng: np.random.Generator) -> tuple[Image.Image, list]:
+    """The ``page`` cut by the photo's left side through the first digit's form box (between its
+    wall and its digit), or by the right side through the last; and the digits' ``boxes`` in it."""
+    if rng.random() < 0.5:
+        left = boxes[0][0] - int(height * 0.05)
+        return page.crop((left, 0, *page.size)), [(x0 - left, y0, x1 - left, y1) for x0, y0, x1, y1 in boxes]
+    return page.crop((0, 0, boxes[-1][2] + int(height * 0.05), page.height)), boxes
+
+
 def _draw_form_comb(ink: np.ndarray, boxes: list, height: int, rng: np.random.Generator) -> None:
     """Draw into ``ink`` (h, w) a form's comb under the digits whose ink lies in ``boxes`` (x0, y0,
     x1, y1): a baseline they stand on or just above, with a short tooth rising between each two
@@ -261,7 +272,7 @@ def _stripes(shape, rng, gap_width: int) -> np.ndarray:
 
 PAPER = {"cream": (245, 238, 215), "white": (250, 250, 248), "board": (40, 55, 45)}
 INKS = {"black": (25, 25, 30), "blue": (25, 45, 150), "pencil": (150, 150, 150), "chalk": (235, 235, 230)}
-TILT_DEGREES = {"tilt": 6, "form_boxes": 3, "form_comb": 3}  # photographed tilted by up to this much either way
+TILT_DEGREES = {"tilt": 6, "form_boxes": 3, "form_comb": 3, "form_boxes_cut": 3}  # photographed tilted by up to this much either way
 
 
 def _render(ink: np.ndarray, condition: str, rng: np.random.Generator, height: int) -> Image.Image:
