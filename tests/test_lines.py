@@ -124,6 +124,7 @@ def test_a_comb_s_line_and_teeth_are_taken_out_but_strokes_standing_on_it_stay()
     cleaned = without_lines(comb | strokes)
     assert (cleaned[:100] == strokes[:100]).all()
     assert not cleaned[100:, ~strokes.any(axis=0)].any()  # (a stroke keeps the pixels it shares with the line)
+    assert not without_lines(comb[::-1]).any()  # teeth hanging from the line
     uneven = np.zeros_like(comb)
     uneven[100:102, 20:282] = True
     for x, length in zip((20, 85, 150, 215, 280), (10, 20, 30, 45, 60)):
