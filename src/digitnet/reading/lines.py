@@ -77,7 +77,7 @@ def _without_beyond_edges(mask: np.ndarray) -> np.ndarray:
     """The mask (h, w) bool without what lies beyond the paper's edges (see the module's docstring):
     slivers along the photo's sides and wedges in its corners."""
     labels, boxes = components(mask)
-    beyond = _edge_slivers(labels, boxes) + _corner_wedges(labels, boxes, _stroke_width(mask))
+    beyond = _edge_slivers(labels, boxes) + _corner_wedges(labels, boxes)
     return mask & ~np.isin(labels, beyond) if beyond else mask
 
 
@@ -96,15 +96,18 @@ def _edge_slivers(labels: np.ndarray, boxes: np.ndarray) -> list[int]:
     return [k + 1 for k, axis in along if not others.any() or lengths[k, axis] >= 2 * lengths[others, axis].max()]
 
 
-def _corner_wedges(labels: np.ndarray, boxes: np.ndarray, stroke_width: float) -> list[int]:
+def _corner_wedges(labels: np.ndarray, boxes: np.ndarray) -> list[int]:
     """The labels of the pieces (labels (h, w), boxes as ``runs.components``) that hold a corner of
     the photo and are wedges beyond a tilted page's edges, whole or once the strips at most
-    ``THINNEST_WEDGE`` deep along the photo's sides are peeled off (none with strokes less than
-    twice as thick): every part left holds a corner and is that corner's wedge."""
+    ``THINNEST_WEDGE`` deep along the photo's sides are peeled off (none where the writing's
+    strokes are less than twice as thick): every part left holds a corner and is that corner's wedge."""
+    in_corners = {int(labels[corner]) for corner in CORNERS} - {0}
+    if not in_corners:
+        return []
     h, w = labels.shape
-    peel = THINNEST_WEDGE if stroke_width >= 2 * THINNEST_WEDGE else 0
+    peel = THINNEST_WEDGE if _stroke_width(labels > 0) >= 2 * THINNEST_WEDGE else 0
     found = []
-    for k in {int(labels[corner]) for corner in CORNERS} - {0}:
+    for k in in_corners:
         x0, y0, x1, y1 = boxes[k - 1]
         piece = labels[y0:y1, x0:x1] == k
         on_side = (y0 == 0, y1 == h, x0 == 0, x1 == w)
@@ -317,9 +320,9 @@ def _without_level_lines(mask: np.ndarray, reach: np.ndarray, fraction: float, t
                          gap: float) -> tuple[np.ndarray, np.ndarray]:
     """The mask (h, w) bool with its lines along rows taken out (runs along ``fraction`` of the
     ``reach`` (h,) int, how many pixels of each row lie in the photo, in bands at most
-    ``thickness`` px thick, broken for at most ``gap`` px at a time), all but the pixels of a line that a stroke crosses or rests on: those
-    joined, up or down their column through the line, to ink just above or below it; and the rows
-    of its lines, (n,) int ascending.
+    ``thickness`` px thick, broken for at most ``gap`` px at a time), all but the pixels of a line
+    that a stroke crosses or rests on: those joined, up or down their column through the line, to
+    ink just above or below it; and the rows of its lines, (n,) int ascending.
 
     Lines are found with a pixel of slack up and down, and their runs may break: a line that is not
     quite level steps from one row to the next, and a faint one fades."""
