@@ -313,6 +313,15 @@ def test_a_digit_drawn_in_dots_is_read(reader, mnist, monkeypatch, label):
     assert read_digits(image, reader).text == "3"
 
 
+@pytest.mark.parametrize("dot, step", [(2, 8), (3, 9)])
+def test_a_dotted_line_to_write_on_is_no_stroke(reader, mnist, dot, step):
+    image = row_image([first_test_digit(mnist, d, 60) for d in (4, 9, 0, 7, 2)], [20, 20, 20, 20])
+    draw = ImageDraw.Draw(image)
+    for x in range(10, image.width - 10, step):  # dots 4 px under the digits, across the page
+        draw.rectangle([x, 104, x + dot - 1, 104 + dot - 1], fill=60)
+    assert read_digits(image, reader).text == "49072"
+
+
 def test_an_unsure_digit_is_read_as_the_mean_over_its_crop_shifted_one_pixel_each_way(reader, mnist, monkeypatch):
     image = row_image([first_test_digit(mnist, d, 60, skip=2) for d in (4, 0, 9, 2)], [20, 20, 20])
     monkeypatch.setattr(read, "SURE", 0.0)

@@ -4,7 +4,7 @@ The paper's lines are taken out of the mask (``reading.lines``), connected compo
 runs of ink along rows (``reading.runs``), and specks are dropped as pieces (their ink stays, as
 loose ink that a candidate digit keeps where it lies in its box: a stroke a thin pen broke),
 unless specks close together reach a fifth of a digit: then they are one piece, a stroke broken
-into dots.
+into dots (not when they run on beyond two digit heights: that is a dotted line to write on).
 Pieces that lie over one another with a small gap (a digit broken by a pen that skips) are grouped
 into clusters by a sweep along x (each piece is compared only with the pieces its columns overlap,
 never all pairs), and the clusters into text rows, top to bottom, each read left to right. Which
@@ -28,7 +28,8 @@ SPECK_FRACTION = 0.15   # a piece whose longer side is below this fraction of th
 PIECE_GAP = 0.3         # pieces over one another at most this fraction of the digit height apart are grouped
 LOOSE_INK = -1          # the label of specks' pixels: ink no piece owns
 DOTTED_GAP = 0.1        # specks at most this many digit heights apart make one dotted stroke...
-DOTTED_SIDE = 0.2       # ...which is a piece when its longer side is at least this many digit heights
+DOTTED_SIDE = 0.2       # ...which is a piece when its longer side is at least this many digit heights,
+DOTTED_LINE = 2.0       # ...and at most this many: longer, it is a dotted line to write on, no stroke
 DOTTED_PIXELS = 2       # specks of fewer pixels than this are noise or dither, never dots of a stroke
 MAX_PIECES = 1500       # an image with more pieces of ink than this (specks aside) is refused
 MAX_DIGITS = 400        # ... and so is one with more clusters (digits, or digits touching) than this
@@ -103,10 +104,12 @@ def find_rows(mask: np.ndarray) -> tuple[list[TextRow], np.ndarray]:
 def join_dotted_strokes(labels: np.ndarray, pieces: list[Blob], is_speck: np.ndarray, digit_height: float) -> np.ndarray:
     """Specks of at least ``DOTTED_PIXELS`` pixels, at most ``DOTTED_GAP`` digit heights apart, that
     together reach ``DOTTED_SIDE`` digit heights make one piece: a stroke drawn so thin that it broke
-    into dots (single pixels are left alone: a dithered paper is made of them). The first speck of such
-    a group becomes the piece and takes the others' pixels. labels: (h, w) int32 as painted by
-    ``paint_labels`` (piece k is k + 1); pieces and is_speck (len(pieces),) bool are changed in
-    place (the specks folded in stay specks, with no pixels left). Returns the relabelled image."""
+    into dots (single pixels are left alone: a dithered paper is made of them). Dots that run on for
+    more than ``DOTTED_LINE`` digit heights are no digit's stroke but a dotted line (a form's line to
+    write on), and stay specks. The first speck of a group becomes the piece and takes the others'
+    pixels. labels: (h, w) int32 as painted by ``paint_labels`` (piece k is k + 1); pieces and
+    is_speck (len(pieces),) bool are changed in place (the specks folded in stay specks, with no
+    pixels left). Returns the relabelled image."""
     dots = is_speck & (np.bincount(labels.ravel(), minlength=len(pieces) + 1)[1:] >= DOTTED_PIXELS)
     if not dots.any():
         return labels
@@ -117,7 +120,8 @@ def join_dotted_strokes(labels: np.ndarray, pieces: list[Blob], is_speck: np.nda
     speck_of_run = labels[rows, starts] - 1
     _, group_of_run = np.unique(grown[rows, starts], return_inverse=True)
     boxes = component_boxes(rows, starts, ends, group_of_run)
-    dotted = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= DOTTED_SIDE * digit_height
+    longer_side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    dotted = (longer_side >= DOTTED_SIDE * digit_height) & (longer_side <= DOTTED_LINE * digit_height)
     heads = np.full(len(boxes), len(pieces))
     np.minimum.at(heads, group_of_run, speck_of_run)  # each group's first speck
     relabel = np.arange(len(pieces) + 1, dtype=labels.dtype)
