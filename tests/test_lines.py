@@ -143,11 +143,10 @@ PAPERS = ("ruled", "squared", "margined", "comb", "boxes", "teeth")
 def paper_lines(paper: str, width: int, slots: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     """The lines (x0, y0, x1, y1) of a ``paper`` 200 px tall and ``width`` wide, for digits written
     in the columns ``slots`` (x0, x1), rows 70-130: a form's boxes hold them from 55 to 145."""
+    walls = [slots[0][0] - 10, *((a[1] + b[0]) // 2 for a, b in zip(slots, slots[1:])), slots[-1][1] + 10]
     if paper == "comb":
-        walls = [slots[0][0] - 10, *((a[1] + b[0]) // 2 for a, b in zip(slots, slots[1:])), slots[-1][1] + 10]
         return [(walls[0], 55, walls[-1], 55), (walls[0], 145, walls[-1], 145), *((x, 55, x, 145) for x in walls)]
     if paper == "teeth":  # a comb: a baseline the digits stand on, with short teeth between them
-        walls = [slots[0][0] - 10, *((a[1] + b[0]) // 2 for a, b in zip(slots, slots[1:])), slots[-1][1] + 10]
         return [(walls[0], 127, walls[-1], 127), *((x, 105, x, 127) for x in walls)]
     if paper == "boxes":
         return [line for x0, x1 in slots for line in ((x0 - 8, 55, x1 + 8, 55), (x0 - 8, 145, x1 + 8, 145),

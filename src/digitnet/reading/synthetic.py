@@ -220,6 +220,13 @@ def make_page(condition: str, rng: np.random.Generator, mnist_images: np.ndarray
                 sources)
 
 
+def _walls_between(boxes: list, height: int) -> list[int]:
+    """The columns of the walls of a row of boxes around digits whose ink lies in ``boxes`` (x0, y0,
+    x1, y1), ``height`` px tall: one midway between each two digits, one a fifth of a digit beyond
+    each end."""
+    return [boxes[0][0] - height // 5, *((a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])), boxes[-1][2] + height // 5]
+
+
 def _draw_form_boxes(ink: np.ndarray, boxes: list, height: int, rng: np.random.Generator) -> None:
     """Draw into ``ink`` (h, w) the boxes of a form around the digits whose ink lies in ``boxes``
     (x0, y0, x1, y1): a row of boxes sharing their walls, or one box for each digit."""
@@ -227,7 +234,7 @@ def _draw_form_boxes(ink: np.ndarray, boxes: list, height: int, rng: np.random.G
     bottom = max(b[3] for b in boxes) + int(height * rng.uniform(0.1, 0.3))
     pen = int(rng.integers(1, 3))
     if rng.random() < 0.5:
-        walls = [boxes[0][0] - height // 5, *((a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])), boxes[-1][2] + height // 5]
+        walls = _walls_between(boxes, height)
         frames = [(walls[0], walls[-1])]
     else:
         walls = [x for b in boxes for x in (b[0] - height // 8, b[2] + height // 8)]
@@ -255,7 +262,7 @@ def _draw_form_comb(ink: np.ndarray, boxes: list, height: int, rng: np.random.Ge
     base = max(b[3] for b in boxes) + int(height * rng.uniform(-0.05, 0.15))
     tooth = int(height * rng.uniform(0.25, 0.5))
     pen = int(rng.integers(1, 3))
-    walls = [boxes[0][0] - height // 5, *((a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])), boxes[-1][2] + height // 5]
+    walls = _walls_between(boxes, height)
     ink[base : base + pen, walls[0] : walls[-1] + pen] = 1
     for x in walls:
         ink[base - tooth : base, x : x + pen] = 1
